@@ -1,0 +1,102 @@
+# fusebpf: everything is built into $(BUILD); nothing generated is committed.
+#
+#   make            build daemon, ctl, BPF objects + skeletons, test programs
+#   make demo       the main job: mount a sample Android-like tree and walk it
+#   make test       all tests: host suites in every mode, then the VM suite
+#   make kernel     build (or fetch from cache) the patched 6.12 kernel
+#   make vm-test    run the integration suites inside the patched kernel
+#   make vm-shell   interactive shell in the patched kernel
+
+BUILD		?= build
+CC		?= cc
+CLANG		?= clang
+BPFTOOL		?= bpftool
+ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+		   -Iinclude -I$(BUILD) $(shell pkg-config --cflags fuse3 2>/dev/null)
+LDLIBS_FUSE	:= $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
+LDLIBS_BPF	:= -lbpf -lelf -lz
+
+DEPS_STAMP	:= $(BUILD)/.deps-installed
+
+COMMON_SRC	:= $(wildcard userspace/common/*.c)
+DAEMON_SRC	:= $(wildcard userspace/daemon/*.c)
+CTL_SRC		:= $(wildcard userspace/ctl/*.c)
+BPF_SRC		:= $(wildcard bpf/*.bpf.c)
+BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
+TEST_SRC	:= $(wildcard tests/unit/*.c tests/integration/*.c tests/bench/*.c)
+TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+HEADERS		:= $(wildcard include/*/*.h include/*/*/*.h userspace/*/*.h)
+
+COMMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC))
+DAEMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC))
+CTL_OBJ		:= $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRC))
+
+.PHONY: all deps demo test test-host test-vm kernel vm-test vm-shell bench \
+	check-uapi clean
+all: $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS)
+
+# Every build step needs the Debian packages; install what is missing once.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	scripts/install-deps.sh
+	@touch $@
+
+$(BUILD)/vmlinux.h: | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-Iinclude -I$(BUILD) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c $(HEADERS) $(BPF_SKELS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/fusebpfd: $(DAEMON_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_FUSE) $(LDLIBS_BPF) -lpthread
+
+$(BUILD)/fusebpfctl: $(CTL_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_BPF)
+
+$(BUILD)/tests/%: tests/%.c $(HEADERS) $(COMMON_OBJ) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(COMMON_OBJ) -o $@ $(LDLIBS_BPF) -lpthread
+
+demo: all
+	scripts/demo.sh
+
+# The README's test command: host suites in every host mode, then the VM.
+test: test-host test-vm
+
+test-host: all check-uapi
+	tests/run-host.sh
+
+test-vm: vm-test
+
+kernel: | $(DEPS_STAMP)
+	kernel-patches/build-kernel.sh
+
+vm-test: all kernel
+	tests/vm/run-vm.sh test
+
+vm-shell: all kernel
+	tests/vm/run-vm.sh shell
+
+bench: all
+	tests/bench/run-bench.sh
+
+# The UAPI header must be byte-identical to the copy the patches add.
+check-uapi:
+	tests/check-uapi.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-2-Clause) */
+/*
+ * FUSE-BPF: FUSE inodes backed by inodes of another filesystem, with
+ * operations served in the kernel on the backing inode.
+ *
+ * This file is the contract between the kernel patch series in
+ * kernel-patches/ and the fusebpf daemon. The patch series adds the very
+ * same file to the kernel tree; a test checks that they are byte-identical.
+ *
+ * Model
+ * -----
+ * A *backing* is a directory or file of another (non-FUSE) filesystem,
+ * registered by the server with FUSE_DEV_IOC_BPF_BACKING_OPEN. Registration
+ * is an ioctl on /dev/fuse, never a raw fd inside a write() reply: a reply
+ * can be forged by tricking a privileged program into write(), an ioctl
+ * cannot. Registration needs CAP_SYS_ADMIN, as mainline passthrough.
+ *
+ * The server attaches a backing (by id) to the root with
+ * FUSE_DEV_IOC_BPF_ROOT_SET, and to any inode it returns from LOOKUP by
+ * appending a struct fuse_bpf_entry_out to struct fuse_entry_out.
+ *
+ * Every operation on a backed inode runs in the kernel on the backing inode,
+ * with the credentials of the calling task, so the backing filesystem's own
+ * permission checks, ownership rules and errno values apply.
+ *
+ * Lookups below a backed directory are resolved in the kernel by looking
+ * up the same name in the backing directory; the child inherits the
+ * backing (of that name) and the filter. Such kernel-resolved inodes are
+ * not known to the server and get no FORGET. If the directory was attached
+ * with FUSE_BPF_ENTRY_LOOKUP_SERVER, lookups of its children are sent to
+ * the server instead, which may keep the inherited backing
+ * (FUSE_BPF_BACKING_INHERIT), attach another one (FUSE_BPF_BACKING_SET) or
+ * none (FUSE_BPF_BACKING_NONE: the child and its subtree are served by the
+ * server as on any FUSE mount).
+ *
+ * Filters (phase 2) are BPF struct_ops programs registered by id; their
+ * fields below are reserved until then and must be zero.
+ */
+#ifndef _UAPI_LINUX_FUSE_BPF_H
+#define _UAPI_LINUX_FUSE_BPF_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/* Version of this interface, also the content of the feature file. */
+#define FUSE_BPF_VERSION		1
+
+/* sysfs feature file: present and holding FUSE_BPF_VERSION when supported */
+#define FUSE_BPF_FEATURE_FILE		"/sys/fs/fuse/features/fuse_bpf"
+
+/*
+ * FUSE_INIT flag (flags2 word, i.e. bit 62 of the 64-bit flags): the kernel
+ * offers FUSE-BPF; the server sets it in its reply to accept lookup reply
+ * extensions. Without it a lookup reply must be a plain fuse_entry_out.
+ */
+#define FUSE_BPF			(1ULL << 62)
+
+/* struct fuse_bpf_backing_open.flags */
+#define FUSE_BPF_BACKING_OPEN_FLAGS	0
+
+/* FUSE_DEV_IOC_BPF_BACKING_OPEN: returns the new id (> 0) or -1/errno */
+struct fuse_bpf_backing_open {
+	__s32	fd;		/* any fd of the backing dir/file, O_PATH ok */
+	__u32	flags;		/* must be 0 */
+	__u64	reserved;	/* must be 0 */
+};
+
+/* struct fuse_bpf_entry_out.backing_action */
+enum fuse_bpf_backing_action {
+	FUSE_BPF_BACKING_INHERIT = 0,	/* same name in the parent's backing */
+	FUSE_BPF_BACKING_SET	= 1,	/* the registered backing_id */
+	FUSE_BPF_BACKING_NONE	= 2,	/* not backed: served by the server */
+};
+
+/* struct fuse_bpf_entry_out.filter_action (phase 2) */
+enum fuse_bpf_filter_action {
+	FUSE_BPF_FILTER_INHERIT	= 0,	/* the parent's filter */
+	FUSE_BPF_FILTER_SET	= 1,	/* the registered filter_id */
+	FUSE_BPF_FILTER_NONE	= 2,	/* no filter */
+};
+
+/* struct fuse_bpf_entry_out.flags */
+/* lookups of this directory's children are sent to the server */
+#define FUSE_BPF_ENTRY_LOOKUP_SERVER	(1U << 0)
+/* .tag is valid; otherwise the tag is inherited from the parent */
+#define FUSE_BPF_ENTRY_TAG		(1U << 1)
+#define FUSE_BPF_ENTRY_FLAGS		(FUSE_BPF_ENTRY_LOOKUP_SERVER | \
+					 FUSE_BPF_ENTRY_TAG)
+
+/*
+ * Appended to struct fuse_entry_out in a LOOKUP reply (only when FUSE_BPF
+ * was negotiated). The size must be exactly sizeof(struct
+ * fuse_bpf_entry_out); any other size fails the lookup with EIO, as does an
+ * unknown id or an unknown action/flag.
+ */
+struct fuse_bpf_entry_out {
+	__u32	backing_action;	/* enum fuse_bpf_backing_action */
+	__u32	backing_id;
+	__u32	filter_action;	/* enum fuse_bpf_filter_action */
+	__u32	filter_id;
+	__u32	flags;		/* FUSE_BPF_ENTRY_* */
+	__u32	tag;		/* policy class of the inode (phase 2) */
+	__u64	reserved[2];	/* must be 0 */
+};
+
+/* FUSE_DEV_IOC_BPF_ROOT_SET: attach backing/filter to the root inode */
+struct fuse_bpf_root_set {
+	__u32	backing_id;	/* registered backing dir, 0: detach */
+	__u32	filter_id;	/* phase 2, must be 0 */
+	__u32	flags;		/* FUSE_BPF_ENTRY_* */
+	__u32	tag;
+	__u64	reserved[2];	/* must be 0 */
+};
+
+/* Device ioctls, after mainline's FUSE_DEV_IOC_* (magic 229, nr 0..31) */
+#define FUSE_BPF_IOC_MAGIC		229
+#define FUSE_DEV_IOC_BPF_BACKING_OPEN	_IOW(FUSE_BPF_IOC_MAGIC, 64, \
+					     struct fuse_bpf_backing_open)
+#define FUSE_DEV_IOC_BPF_BACKING_CLOSE	_IOW(FUSE_BPF_IOC_MAGIC, 65, __u32)
+#define FUSE_DEV_IOC_BPF_ROOT_SET	_IOW(FUSE_BPF_IOC_MAGIC, 66, \
+					     struct fuse_bpf_root_set)
+
+#endif /* _UAPI_LINUX_FUSE_BPF_H */
