@@ -34,7 +34,7 @@ COMMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC))
 DAEMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC))
 CTL_OBJ		:= $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRC))
 
-.PHONY: all deps demo test test-host test-vm kernel vm-test vm-shell bench \
+.PHONY: all deps demo test test-host test-vm kernel vm-test vm-shell bench vm-bench \
 	check-uapi clean
 all: $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS)
 
@@ -91,8 +91,12 @@ vm-test: all kernel
 vm-shell: all kernel
 	tests/vm/run-vm.sh shell
 
+# BENCH_ARGS: extra run-bench.sh options, e.g. BENCH_ARGS="--reps 3 --size 256M"
 bench: all
-	tests/bench/run-bench.sh
+	tests/bench/run-bench.sh $(BENCH_ARGS)
+
+vm-bench: all kernel
+	tests/bench/run-vm-bench.sh $(BENCH_ARGS)
 
 # The UAPI header must be byte-identical to the copy the patches add.
 check-uapi:

@@ -378,9 +378,13 @@ run_one() {	# rep workload config
 		# other workloads still run: the table shows which ones broke.
 		STATE_WL_FAILED[$c]="${STATE_WL_FAILED[$c]:-}$wl: $(head -c 200 "$SCRATCH/wl.err" | tr '\n' ' ') "
 	fi
-	if [ "$wl" = seqread ] && [ -z "${SEQ_CHECKED[$c]:-}" ]; then
-		SEQ_CHECKED[$c]=1
-		check_seqfile "$c"
+	if [ "$wl" = seqread ]; then
+		if [ -z "${SEQ_CHECKED[$c]:-}" ]; then
+			SEQ_CHECKED[$c]=1
+			check_seqfile "$c"
+		fi
+		# seqwrite makes a new one; meanwhile a tmpfs (VM) holds one less.
+		rm -f "$t/seqfile"
 	fi
 }
 declare -A STATE_WL_FAILED SEQ_CHECKED

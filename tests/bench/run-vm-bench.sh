@@ -1,0 +1,41 @@
+#!/bin/bash
+# run-vm-bench.sh: `make vm-bench`. Runs tests/bench/run-bench.sh inside the
+# patched-kernel VM (through the VM harness's `run` action), where mode bpf
+# and bpf+policy exist, with sizes a TCG guest can hold in tmpfs. Extra
+# arguments go to run-bench.sh and override the VM defaults below.
+#
+# The guest writes its results into the run directory the harness shares
+# read-write (/run/vm-out in the guest); they are copied to build/bench/vm/.
+# Guest numbers are only comparable with each other: TCG emulation makes
+# everything several times slower than on the host.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$ROOT/build/bench/vm
+
+# Backing dirs live on the guest's /dev/shm (tmpfs: the guest root is a
+# read-only 9p share). One copy of each file per configuration must fit.
+defaults=(--label "vm (qemu TCG, 2 vCPU)" --dir /dev/shm --out /run/vm-out/bench
+	--size 128M --rand-size 32M --rand-time 3s --files 10000 --reps 3
+	--verify-size 16M)
+
+export FUSEBPF_VM_TIMEOUT=${FUSEBPF_VM_TIMEOUT:-5400}
+export FUSEBPF_VM_MEM=${FUSEBPF_VM_MEM:-4G}
+
+set +e
+"$ROOT/tests/vm/run-vm.sh" run tests/bench/run-bench.sh "${defaults[@]}" "$@"
+rc=$?
+set -e
+
+# run-vm.sh points build/vm/last at the run directory it just used.
+src=$ROOT/build/vm/last/bench
+if [ -d "$src" ]; then
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	cp -r "$src"/. "$OUT"/
+	echo "vm-bench: results in $OUT"
+else
+	echo "vm-bench: the guest wrote no results ($src missing)" >&2
+	[ "$rc" != 0 ] || rc=1
+fi
+exit "$rc"
