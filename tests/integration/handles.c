@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * handles - file handle export and inode-number reuse on a mount.
+ *
+ *   handles MOUNT BACKING [--reuse-tries N]
+ *
+ * MOUNT is a FUSE mount of BACKING (root needed: open_by_handle_at wants
+ * CAP_DAC_READ_SEARCH, drop_caches wants root).
+ * (a) FUSE_EXPORT_SUPPORT: name_to_handle_at on the mount, drop the kernel
+ *     caches, open_by_handle_at with a mount fd returns the same file (same
+ *     st_ino and content); also for a directory and after a rename; a
+ *     handle of a deleted file gives ESTALE.
+ * (b) Handles are data: every single-byte modification of a handle gives
+ *     ESTALE/EINVAL and never another file; a handle of the backing fs for
+ *     a file outside BACKING, and FUSE-typed handles built from that file's
+ *     inode number, never open that file through the mount.
+ * (c) Inode-number reuse: a file seen through the mount is deleted behind
+ *     the kernel's back (in BACKING), files are created in BACKING until
+ *     the backing fs hands out the same inode number, and the mount must
+ *     tell old and new apart: distinct (nodeid, generation) handles, the
+ *     old name and old handle never reach the new file. Same with the old
+ *     file kept open through the mount (old fd keeps old content).
+ *     If the backing fs never reuses the number, the check is a SKIP.
+ */
+#include <dirent.h>
+#include <stddef.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+#include "testlib.h"
+
+#define HANDLE_MAX 128
+
+struct fh {
+	union {
+		struct file_handle h;
+		unsigned char raw[sizeof(struct file_handle) + HANDLE_MAX];
+	};
+};
+
+/* The handle bytes, reached without indexing the zero-length array. */
+#define FHB(fhp) ((fhp)->raw + offsetof(struct file_handle, f_handle))
+
+static char mnt[PATH_MAX / 2], back[PATH_MAX / 2];
+static char mwork[PATH_MAX], bwork[PATH_MAX];	/* MOUNT/BACKING handles.<pid> */
+static int mount_fd = -1;
+static long reuse_tries = 5000;
+
+#define M(name) tl_path("%s/%s", mwork, name)
+#define B(name) tl_path("%s/%s", bwork, name)
+
+static int get_handle(const char *path, struct fh *fh)
+{
+	int mount_id;
+
+	fh->h.handle_bytes = HANDLE_MAX;
+	return TL_ERR(name_to_handle_at(AT_FDCWD, path, &fh->h, &mount_id, 0));
+}
+
+static bool same_handle(struct fh *a, struct fh *b)
+{
+	return a->h.handle_type == b->h.handle_type &&
+	       a->h.handle_bytes == b->h.handle_bytes &&
+	       !memcmp(FHB(a), FHB(b), a->h.handle_bytes);
+}
+
+static void handle_str(struct fh *fh, char *out, size_t len)
+{
+	int n = snprintf(out, len, "type %d:", fh->h.handle_type);
+
+	for (unsigned int i = 0; i < fh->h.handle_bytes && n + 3 < (int)len; i++)
+		n += snprintf(out + n, len - n, "%02x", FHB(fh)[i]);
+}
+
+/* Opens a handle through the mount: fd, or -errno. */
+static int open_handle(struct fh *fh, int flags)
+{
+	int fd = open_by_handle_at(mount_fd, &fh->h, flags);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static bool fd_content_is(int fd, const char *s)
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+	return n == (ssize_t)strlen(s) && !memcmp(buf, s, n);
+}
+
+static void test_export(void)
+{
+	struct fh fh, dfh;
+	struct stat st, st2;
+	int fd;
+
+	tl_write_file(M("exp"), "exported content", 16, 0644);
+	mkdir(M("expdir"), 0755);
+	tl_write_file(M("expdir/child"), "c", 1, 0644);
+	stat(M("exp"), &st);
+	tl_check_errno("name_to_handle_at on the mount", get_handle(M("exp"), &fh),
+		       0);
+	tl_check_errno("name_to_handle_at on a mount directory",
+		       get_handle(M("expdir"), &dfh), 0);
+	tl_check_errno("drop_caches", tl_drop_caches(), 0);
+	fd = open_handle(&fh, O_RDONLY);
+	tl_check_errno("open_by_handle_at after drop_caches", fd < 0 ? -fd : 0, 0);
+	if (fd >= 0) {
+		fstat(fd, &st2);
+		tl_check("handle opens the same file (st_ino, content)",
+			 st2.st_ino == st.st_ino &&
+			 fd_content_is(fd, "exported content"),
+			 "got ino %ju expected %ju", (uintmax_t)st2.st_ino,
+			 (uintmax_t)st.st_ino);
+		close(fd);
+	}
+	tl_drop_caches();
+	fd = open_handle(&dfh, O_RDONLY | O_DIRECTORY);
+	tl_check_errno("open_by_handle_at directory after drop_caches",
+		       fd < 0 ? -fd : 0, 0);
+	if (fd >= 0) {
+		tl_check("directory handle: child reachable from it",
+			 !fstatat(fd, "child", &st2, 0) && st2.st_size == 1,
+			 "fstatat child: %s", tl_errname(errno));
+		close(fd);
+	}
+
+	/* a handle survives a rename of its file */
+	rename(M("exp"), M("expdir/renamed"));
+	tl_drop_caches();
+	fd = open_handle(&fh, O_RDONLY);
+	tl_check("handle still opens the file after rename + drop_caches",
+		 fd >= 0 && fd_content_is(fd, "exported content"), "got %s",
+		 fd < 0 ? tl_errname(-fd) : "other content");
+	if (fd >= 0)
+		close(fd);
+
+	/* a handle of a deleted file is stale */
+	unlink(M("expdir/renamed"));
+	tl_drop_caches();
+	fd = open_handle(&fh, O_RDONLY);
+	tl_check_errno("handle of a deleted file: ESTALE", fd < 0 ? -fd : 0,
+		       ESTALE);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Opens a modified handle; fails the check if it opens anything but ESTALE. */
+static void test_forged(void)
+{
+	int bad_other = 0, same = 0, rejected = 0, other_err = 0, last_err = 0;
+	char desc[512] = "", hs[256];
+	struct stat st, st2;
+	struct fh fh, mod;
+	int fd;
+
+	/* neighbours, so that a nearby nodeid exists */
+	for (int i = 0; i < 8; i++)
+		tl_write_file(M(tl_path("neigh%d", i)), "neighbour", 9, 0644);
+	tl_write_file(M("target"), "the target", 10, 0644);
+	for (int i = 8; i < 16; i++)
+		tl_write_file(M(tl_path("neigh%d", i)), "neighbour", 9, 0644);
+	stat(M("target"), &st);
+	if (get_handle(M("target"), &fh)) {
+		tl_fail("forged handles", "name_to_handle_at: %s",
+			tl_errname(errno));
+		return;
+	}
+	handle_str(&fh, hs, sizeof(hs));
+	printf("# handle of target: %s\n", hs);
+	for (unsigned int i = 0; i < fh.h.handle_bytes; i++) {
+		static const unsigned char flips[] = { 0x01, 0x02, 0x10, 0x80, 0xff };
+
+		for (size_t f = 0; f < sizeof(flips); f++) {
+			mod = fh;
+			FHB(&mod)[i] ^= flips[f];
+			fd = open_handle(&mod, O_RDONLY);
+			if (fd >= 0) {
+				fstat(fd, &st2);
+				if (st2.st_ino == st.st_ino &&
+				    fd_content_is(fd, "the target")) {
+					same++;
+				} else {
+					bad_other++;
+					snprintf(desc, sizeof(desc),
+						 "byte %u ^ 0x%02x opened ino %ju",
+						 i, flips[f], (uintmax_t)st2.st_ino);
+				}
+				close(fd);
+			} else if (-fd == ESTALE || -fd == EINVAL) {
+				rejected++;
+			} else {
+				other_err++;
+				last_err = -fd;
+			}
+		}
+	}
+	tl_check("byte-flipped handles never open another file", bad_other == 0,
+		 "%d did, e.g. %s", bad_other, desc);
+	tl_check("byte-flipped handles rejected with ESTALE/EINVAL",
+		 same == 0 && other_err == 0,
+		 "%d rejected, %d opened the same file, %d other errors (last %s)",
+		 rejected, same, other_err, tl_errname(last_err));
+	/* type and length are data too */
+	mod = fh;
+	mod.h.handle_type ^= 0x40;
+	fd = open_handle(&mod, O_RDONLY);
+	tl_check_errno2("handle with wrong type: ESTALE or EINVAL",
+			fd < 0 ? -fd : 0, ESTALE, EINVAL);
+	if (fd >= 0)
+		close(fd);
+	mod = fh;
+	mod.h.handle_bytes = 4;
+	fd = open_handle(&mod, O_RDONLY);
+	tl_check_errno2("truncated handle: ESTALE or EINVAL", fd < 0 ? -fd : 0,
+			ESTALE, EINVAL);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * A file of the backing fs outside BACKING must never be reachable through
+ * the mount, whatever handle is presented.
+ */
+static void test_outside_root(void)
+{
+	char outside_dir[PATH_MAX], outside[PATH_MAX + 16], hs[256];
+	struct fh bfh, forged;
+	struct stat ost;
+	unsigned int gen = 0;
+	int fd, opened_outside = 0, tries = 0;
+	char *slash;
+
+	/* a sibling of BACKING, so on the same backing filesystem */
+	snprintf(outside_dir, sizeof(outside_dir), "%s", back);
+	slash = strrchr(outside_dir, '/');
+	if (!slash || slash == outside_dir) {
+		tl_skip("handle outside backing root", "BACKING has no parent");
+		return;
+	}
+	snprintf(slash, sizeof(outside_dir) - (slash - outside_dir),
+		 "/handles-outside.%d", getpid());
+	mkdir(outside_dir, 0755);
+	snprintf(outside, sizeof(outside), "%s/secret", outside_dir);
+	tl_write_file(outside, "SECRET OUTSIDE", 14, 0644);
+	stat(outside, &ost);
+	fd = open(outside, O_RDONLY);
+	if (fd >= 0) {
+		if (ioctl(fd, FS_IOC_GETVERSION, &gen))
+			gen = 0;
+		close(fd);
+	}
+	if (get_handle(outside, &bfh)) {
+		tl_skip("handle outside backing root", "backing fs has no handles");
+		tl_rm_rf(outside_dir);
+		return;
+	}
+	handle_str(&bfh, hs, sizeof(hs));
+	printf("# backing handle of %s: %s\n", outside, hs);
+	fd = open_handle(&bfh, O_RDONLY);
+	tl_check_errno2("backing-fs handle of a file outside BACKING: ESTALE",
+			fd < 0 ? -fd : 0, ESTALE, EINVAL);
+	if (fd >= 0) {
+		if (fd_content_is(fd, "SECRET OUTSIDE"))
+			tl_fail("backing-fs handle opened the outside file", "leak");
+		close(fd);
+	}
+
+	/*
+	 * FUSE handles carry (nodeid, generation). Try nodeids a daemon could
+	 * derive from the backing inode (its number, with its generation or
+	 * 0), and the raw backing handle bytes retyped as a FUSE handle.
+	 */
+	{
+		uint64_t ids[] = { ost.st_ino, ost.st_ino + 1, ost.st_ino - 1 };
+		uint32_t gens[] = { gen, 0 };
+		int types[] = { 0x81, 0x82 };
+
+		for (size_t i = 0; i < 3; i++)
+			for (size_t g = 0; g < 2; g++)
+				for (size_t t = 0; t < 2; t++) {
+					uint32_t w[6] = {
+						(uint32_t)(ids[i] >> 32),
+						(uint32_t)ids[i], gens[g],
+						0, 1, 0 };
+
+					forged.h.handle_type = types[t];
+					forged.h.handle_bytes = t ? 24 : 12;
+					memcpy(FHB(&forged), w, sizeof(w));
+					fd = open_handle(&forged, O_RDONLY);
+					tries++;
+					if (fd >= 0) {
+						if (fd_content_is(fd, "SECRET OUTSIDE"))
+							opened_outside++;
+						close(fd);
+					}
+				}
+		forged = bfh;
+		forged.h.handle_type = 0x81;
+		fd = open_handle(&forged, O_RDONLY);
+		tries++;
+		if (fd >= 0) {
+			if (fd_content_is(fd, "SECRET OUTSIDE"))
+				opened_outside++;
+			close(fd);
+		}
+	}
+	tl_check("FUSE handles built from the outside file never open it",
+		 opened_outside == 0, "%d of %d opened the outside file",
+		 opened_outside, tries);
+	tl_rm_rf(outside_dir);
+}
+
+/*
+ * Creates files in BACKING until one gets inode number `want`. Returns the
+ * index of that file or -1; the others are removed.
+ */
+static int create_until_reuse(ino_t want, const char *prefix)
+{
+	int found = -1, i;
+
+	for (i = 0; i < reuse_tries && found < 0; i++) {
+		const char *p = B(tl_path("%s%d", prefix, i));
+		char content[64];
+		struct stat st;
+
+		snprintf(content, sizeof(content), "NEW-%s%d", prefix, i);
+		if (tl_write_file(p, content, strlen(content), 0644))
+			tl_die("create %s: %s", p, tl_errname(errno));
+		if (!stat(p, &st) && st.st_ino == want)
+			found = i;
+	}
+	for (int j = 0; j < i; j++)
+		if (j != found)
+			unlink(B(tl_path("%s%d", prefix, j)));
+	return found;
+}
+
+static void test_reuse_dentry(void)
+{
+	struct stat mst, bst, nst;
+	struct fh old_fh, new_fh;
+	char newname[64], want[64];
+	int found, fd;
+
+	tl_write_file(M("victim"), "OLD CONTENT", 11, 0644);
+	sync();
+	stat(M("victim"), &mst);	/* the kernel now caches dentry + inode */
+	if (lstat(B("victim"), &bst)) {
+		tl_fail("inode reuse (cached dentry)", "victim not in BACKING");
+		return;
+	}
+	if (get_handle(M("victim"), &old_fh)) {
+		tl_fail("inode reuse (cached dentry)", "name_to_handle_at: %s",
+			tl_errname(errno));
+		return;
+	}
+	/* deleted behind the kernel's back */
+	unlink(B("victim"));
+	sync();
+	found = create_until_reuse(bst.st_ino, "r");
+	if (found < 0) {
+		tl_skip("inode reuse (cached dentry)",
+			"backing fs did not reuse inode %ju within %ld creates (the daemon may keep it pinned)",
+			(uintmax_t)bst.st_ino, reuse_tries);
+		return;
+	}
+	printf("# backing inode %ju reused after %d creates\n",
+	       (uintmax_t)bst.st_ino, found + 1);
+	snprintf(newname, sizeof(newname), "r%d", found);
+	snprintf(want, sizeof(want), "NEW-r%d", found);
+	tl_check("new file reads its own content through the mount",
+		 tl_file_equals(M(newname), want), "content differs");
+	tl_check("new file's size through the mount",
+		 !stat(M(newname), &nst) && nst.st_size == (off_t)strlen(want) &&
+		 nst.st_nlink == 1, "size %jd nlink %ju", (intmax_t)nst.st_size,
+		 (uintmax_t)nst.st_nlink);
+	if (get_handle(M(newname), &new_fh)) {
+		tl_fail("new file handle", "%s", tl_errname(errno));
+	} else {
+		char a[256], b[256];
+
+		handle_str(&old_fh, a, sizeof(a));
+		handle_str(&new_fh, b, sizeof(b));
+		tl_check("old and new files have different (nodeid, generation)",
+			 !same_handle(&old_fh, &new_fh), "both %s", a);
+		printf("# old %s new %s\n", a, b);
+	}
+	fd = open(M("victim"), O_RDONLY);
+	tl_check("old name never opens the new file",
+		 fd < 0 || !fd_content_is(fd, want),
+		 "old name shows the new file's content");
+	tl_check_errno2("old name: ENOENT (or ESTALE)", fd < 0 ? errno : 0,
+			ENOENT, ESTALE);
+	if (fd >= 0)
+		close(fd);
+	fd = open_handle(&old_fh, O_RDONLY);
+	tl_check("old handle never opens the new file",
+		 fd < 0 || !fd_content_is(fd, want), "it does");
+	/* the old FUSE inode may still be cached: its open may say ENOENT */
+	tl_check_errno2("old handle: ESTALE (or ENOENT while cached)",
+			fd < 0 ? -fd : 0, ESTALE, ENOENT);
+	if (fd >= 0)
+		close(fd);
+	tl_drop_caches();
+	fd = open_handle(&old_fh, O_RDONLY);
+	tl_check_errno("old handle after drop_caches: ESTALE", fd < 0 ? -fd : 0,
+		       ESTALE);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void test_reuse_open_fd(void)
+{
+	struct stat bst, ost, nst;
+	char newname[64], want[64];
+	int found, old_fd;
+
+	tl_write_file(M("kept"), "KEPT OPEN", 9, 0644);
+	old_fd = open(M("kept"), O_RDONLY);
+	lstat(B("kept"), &bst);
+	unlink(M("kept"));
+	sync();
+	found = create_until_reuse(bst.st_ino, "k");
+	if (found < 0) {
+		tl_skip("inode reuse (old file kept open)",
+			"backing fs did not reuse inode %ju within %ld creates (open backing file pins it)",
+			(uintmax_t)bst.st_ino, reuse_tries);
+		close(old_fd);
+		return;
+	}
+	snprintf(newname, sizeof(newname), "k%d", found);
+	snprintf(want, sizeof(want), "NEW-k%d", found);
+	tl_check("old fd still reads old content", fd_content_is(old_fd, "KEPT OPEN"),
+		 "old fd shows other content");
+	tl_check("old fd: nlink 0, old size",
+		 !fstat(old_fd, &ost) && ost.st_nlink == 0 && ost.st_size == 9,
+		 "nlink %ju size %jd", (uintmax_t)ost.st_nlink,
+		 (intmax_t)ost.st_size);
+	tl_check("new file shows new content while old is open",
+		 tl_file_equals(M(newname), want) && !stat(M(newname), &nst) &&
+		 nst.st_nlink == 1, "content or nlink wrong");
+	close(old_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct stat st;
+	char *end;
+	int pos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--reuse-tries") && i + 1 < argc) {
+			reuse_tries = strtol(argv[++i], &end, 0);
+			if (*end || reuse_tries <= 0)
+				goto usage;
+		} else if (argv[i][0] != '-' && pos == 0) {
+			snprintf(mnt, sizeof(mnt), "%s", argv[i]);
+			pos++;
+		} else if (argv[i][0] != '-' && pos == 1) {
+			snprintf(back, sizeof(back), "%s", argv[i]);
+			pos++;
+		} else {
+			goto usage;
+		}
+	}
+	if (pos != 2)
+		goto usage;
+	if (geteuid() != 0) {
+		fprintf(stderr, "handles: needs root (open_by_handle_at, drop_caches)\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(mwork, sizeof(mwork), "%s/handles.%d", mnt, getpid());
+	snprintf(bwork, sizeof(bwork), "%s/handles.%d", back, getpid());
+	if (mkdir(mwork, 0755))
+		tl_die("mkdir %s: %s", mwork, tl_errname(errno));
+	if (stat(bwork, &st))
+		tl_die("%s does not show %s: is MOUNT a mount of BACKING?", back,
+		       mwork);
+	mount_fd = open(mnt, O_RDONLY | O_DIRECTORY);
+	if (mount_fd < 0)
+		tl_die("open %s: %s", mnt, tl_errname(errno));
+
+	test_export();
+	test_forged();
+	test_outside_root();
+	test_reuse_dentry();
+	test_reuse_open_fd();
+
+	close(mount_fd);
+	tl_rm_rf(mwork);
+	return tl_done();
+usage:
+	fprintf(stderr, "usage: handles MOUNT BACKING [--reuse-tries N]\n");
+	return 2;
+}
