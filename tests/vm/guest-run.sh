@@ -1,0 +1,92 @@
+#!/bin/sh
+# Guest side of `make vm-test`, started by guest-init.sh in the checkout on
+# the patched kernel. Runs the suites in mode bpf with the binaries of
+# build/ (shared from the host over 9p), each printing its own
+# `N passed, N failed`, and closes with their sum:
+#   vm: N passed, N failed
+# Every exec over 9p costs ~150 ms: each suite is one process doing many
+# operations, and the daemon starts once per suite.
+# FUSEBPF_VM_SUITES (space-separated step names) runs a subset.
+B=build
+T=${TMPDIR:-/tmp}
+passed=0
+failed=0
+steps=${FUSEBPF_VM_SUITES:-"feature bpf_uapi bpf_counters host_suites"}
+
+# step NAME CMD [ARG...]: runs CMD, adds its closing counts to the totals;
+# a step that dies without a closing line counts as one failure.
+step() {
+	name=$1
+	shift
+	echo "=== vm step: $name: $*"
+	start=$(cut -d' ' -f1 /proc/uptime)
+	{ "$@" 2>&1; echo $? > "$T/step.rc"; } | tee "$T/step.out"
+	rc=$(cat "$T/step.rc")
+	counts=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 }
+		END { if (p != "") print p, f }' "$T/step.out")
+	if [ -n "$counts" ]; then
+		set -- $counts
+		p=$1
+		f=$2
+		[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
+	elif [ "$rc" = 0 ]; then
+		echo "vm step $name: exited 0 without a closing 'N passed, N failed' line"
+		p=0
+		f=1
+	else
+		p=0
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	end=$(cut -d' ' -f1 /proc/uptime)
+	echo "=== vm step: $name: rc=$rc, $p passed, $f failed, $(echo "$end - $start" | bc)s"
+}
+
+# The kernel must announce FUSE-BPF, or nothing below tests the patches.
+feature() {
+	f=/sys/fs/fuse/features/fuse_bpf
+	echo "kernel: $(uname -r)"
+	if [ -r "$f" ]; then
+		echo "ok 1 - $f present: $(cat "$f")"
+		echo "1 passed, 0 failed"
+	else
+		echo "not ok 1 - $f missing: the kernel has no FUSE-BPF"
+		echo "0 passed, 1 failed"
+	fi
+}
+
+need() {
+	[ -x "$1" ] && return 0
+	echo "not ok 1 - $1 missing (run make on the host)"
+	echo "0 passed, 1 failed"
+	return 1
+}
+
+for s in $steps; do
+	case $s in
+	feature)
+		step feature feature
+		;;
+	bpf_uapi | bpf_counters)
+		bin=$B/tests/integration/$s
+		if need "$bin" > "$T/need.out"; then
+			step "$s" "$bin"
+		else
+			step "$s" cat "$T/need.out"
+		fi
+		;;
+	host_suites)
+		# The host suites themselves (posix, integrity, handles), in
+		# mode bpf only: tests/run-host.sh, not a copy of it.
+		step host_suites tests/run-host.sh --modes bpf
+		;;
+	*)
+		echo "vm: unknown step '$s'"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+
+echo "vm: $passed passed, $failed failed"
+[ "$failed" = 0 ]
