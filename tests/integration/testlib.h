@@ -9,8 +9,8 @@
  *
  * Also: path helpers, running a check as another uid (fork + setgroups +
  * setresgid + setresuid), a seeded PRNG, drop_caches, and reading the
- * daemon's per-opcode request counters (through `fusebpfctl stats --json`,
- * so the suites do not depend on the in-memory layout of the stats file).
+ * daemon's per-opcode request counters through the userspace/common
+ * instance API (tests link with userspace/common objects).
  */
 #ifndef FUSEBPF_TESTLIB_H
 #define FUSEBPF_TESTLIB_H
@@ -31,6 +31,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "fusebpf/instance.h"
+#include "fusebpf/stats.h"
 
 static int tl_n;
 static int tl_passed;
@@ -320,126 +323,60 @@ static inline int tl_drop_caches(void)
 /* ---- daemon request counters ---- */
 
 /*
- * Counters of the requests the daemon received, by FUSE opcode name
- * ("READ", "WRITE", "OPEN", ...), as printed by `fusebpfctl stats --json`.
- * Names are matched case-insensitively so "read" and "READ" both work.
+ * A snapshot of the requests a fusebpfd instance received, per FUSE opcode
+ * (FUSE_READ, FUSE_WRITE... from <linux/fuse.h>), read through the
+ * userspace/common instance API (/run/fusebpf/<instance>/stats).
  */
-#define TL_STATS_MAX 128
-
-struct tl_stats {
-	int n;
-	char name[TL_STATS_MAX][32];
-	uint64_t value[TL_STATS_MAX];
+struct tl_counters {
+	enum fusebpf_mode mode;
+	pid_t pid;
+	uint64_t req[FUSEBPF_STATS_OPCODES];
+	uint64_t backing_opens, backing_closes;
+	uint64_t passthrough_opens, passthrough_fallbacks;
 };
 
-/* Path of fusebpfctl: $FUSEBPFCTL, else build/fusebpfctl next to the test. */
-static inline const char *tl_fusebpfctl(void)
+/* Returns 0, or a positive errno (ENOENT: no fusebpfd instance there). */
+static inline int tl_counters_read(const char *mnt, struct tl_counters *c)
 {
-	static char path[PATH_MAX];
-	const char *env = getenv("FUSEBPFCTL");
-	char self[PATH_MAX];
-	ssize_t n;
-	char *p;
+	struct fusebpf_instance inst;
+	int err = fusebpf_instance_open(mnt, &inst);
 
-	if (env && *env)
-		return env;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = 0;
-		/* build/tests/integration/NAME -> build/fusebpfctl */
-		for (int up = 0; up < 3 && (p = strrchr(self, '/')); up++)
-			*p = 0;
-		snprintf(path, sizeof(path), "%s/fusebpfctl", self);
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	return "build/fusebpfctl";
-}
-
-/*
- * Parses every `"KEY": NUMBER` pair of the JSON text, whatever the nesting,
- * into s. Keys holding non-numbers are ignored.
- */
-static inline void tl_stats_parse(const char *json, struct tl_stats *s)
-{
-	const char *p = json;
-
-	s->n = 0;
-	while ((p = strchr(p, '"')) != NULL) {
-		const char *start = ++p, *end = strchr(p, '"');
-		const char *v;
-		char *vend;
-		unsigned long long num;
-
-		if (!end)
-			break;
-		v = end + 1;
-		while (*v == ' ' || *v == '\t' || *v == '\n')
-			v++;
-		p = end + 1;
-		if (*v != ':')
-			continue;
-		v++;
-		while (*v == ' ' || *v == '\t' || *v == '\n')
-			v++;
-		if (*v < '0' || *v > '9')
-			continue;
-		num = strtoull(v, &vend, 10);
-		if (s->n < TL_STATS_MAX && (size_t)(end - start) < 32) {
-			memcpy(s->name[s->n], start, end - start);
-			s->name[s->n][end - start] = 0;
-			s->value[s->n] = num;
-			s->n++;
-		}
-		p = vend;
-	}
-}
-
-/* Returns 0 or an errno-like code (ENOENT: fusebpfctl failed). */
-static inline int tl_stats_read(const char *mnt, struct tl_stats *s)
-{
-	char cmd[PATH_MAX * 2 + 64];
-	static char out[65536];
-	size_t len = 0, n;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "'%s' stats '%s' --json 2>/dev/null",
-		 tl_fusebpfctl(), mnt);
-	f = popen(cmd, "r");
-	if (!f)
-		return errno;
-	while (len < sizeof(out) - 1 &&
-	       (n = fread(out + len, 1, sizeof(out) - 1 - len, f)) > 0)
-		len += n;
-	out[len] = 0;
-	if (pclose(f) != 0 || len == 0)
-		return ENOENT;
-	tl_stats_parse(out, s);
-	return s->n ? 0 : EPROTO;
-}
-
-/* Value of counter `name`; *found tells whether it exists at all. */
-static inline uint64_t tl_stats_get(const struct tl_stats *s, const char *name,
-				    bool *found)
-{
-	for (int i = 0; i < s->n; i++) {
-		if (!strcasecmp(s->name[i], name)) {
-			if (found)
-				*found = true;
-			return s->value[i];
-		}
-	}
-	if (found)
-		*found = false;
+	if (err)
+		return -err;
+	memset(c, 0, sizeof(*c));
+	c->mode = inst.mode;
+	c->pid = inst.pid;
+	for (unsigned int i = 0; i < FUSEBPF_STATS_OPCODES &&
+	     i < inst.stats->nr_opcodes; i++)
+		c->req[i] = fusebpf_stats_load(&inst.stats->requests[i]);
+	c->backing_opens = fusebpf_stats_load(&inst.stats->backing_opens);
+	c->backing_closes = fusebpf_stats_load(&inst.stats->backing_closes);
+	c->passthrough_opens = fusebpf_stats_load(&inst.stats->passthrough_opens);
+	c->passthrough_fallbacks =
+		fusebpf_stats_load(&inst.stats->passthrough_fallbacks);
+	fusebpf_instance_close(&inst);
 	return 0;
 }
 
-/* Increase of counter `name` between two snapshots. */
-static inline uint64_t tl_stats_delta(const struct tl_stats *before,
-				      const struct tl_stats *after,
-				      const char *name)
+/* Requests of `opcode` between two snapshots. */
+static inline uint64_t tl_counters_delta(const struct tl_counters *before,
+					 const struct tl_counters *after,
+					 unsigned int opcode)
 {
-	return tl_stats_get(after, name, NULL) - tl_stats_get(before, name, NULL);
+	return opcode < FUSEBPF_STATS_OPCODES ?
+	       after->req[opcode] - before->req[opcode] : 0;
+}
+
+/* Name of an opcode for messages ("READ"), or its number. */
+static inline const char *tl_opcode_name(unsigned int opcode)
+{
+	static char buf[16];
+	const char *n = fusebpf_opcode_name(opcode);
+
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "op%u", opcode);
+	return buf;
 }
 
 #endif /* FUSEBPF_TESTLIB_H */
