@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Command line of fusebpfd:
+ *   fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt[,opt...]]
+ *   opts: mode=bpf|passthrough|userspace, instance=NAME,
+ *         served=RELPATH[:RELPATH...]
+ */
+#ifndef FUSEBPF_OPTIONS_H
+#define FUSEBPF_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fusebpf/instance.h"
+#include "fusebpf/stats.h"
+
+#define FUSEBPF_SERVED_MAX	32
+
+struct fusebpf_options {
+	const char *backing;
+	const char *mountpoint;
+	bool foreground;
+	bool debug;
+	bool help;
+	enum fusebpf_mode mode;		/* FUSEBPF_MODE_AUTO unless forced */
+	char instance[FUSEBPF_INSTANCE_NAME_MAX];	/* "" = default */
+	/* subtrees served by the daemon, relative to BACKING, normalized */
+	char *served[FUSEBPF_SERVED_MAX];
+	size_t nr_served;
+};
+
+/*
+ * Parses argv. On error returns -1 with a one-line message in @err.
+ * Release with fusebpf_options_free() in every case.
+ */
+int fusebpf_options_parse(struct fusebpf_options *opts, int argc,
+			  char **argv, char *err, size_t errlen);
+void fusebpf_options_free(struct fusebpf_options *opts);
+
+/*
+ * Relation of a relative path ("" is the root) to the served subtrees:
+ * inside one (or equal to its root), a proper ancestor of one, or neither.
+ */
+enum fusebpf_served_rel {
+	FUSEBPF_SERVED_NONE,
+	FUSEBPF_SERVED_INSIDE,
+	FUSEBPF_SERVED_ANCESTOR,
+};
+enum fusebpf_served_rel fusebpf_served_relation(const struct fusebpf_options *opts,
+						const char *relpath);
+
+#endif /* FUSEBPF_OPTIONS_H */

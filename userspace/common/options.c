@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fusebpfd command line parsing; see include/fusebpf/options.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fusebpf/options.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Normalizes a served path: strips leading/trailing/duplicate slashes and
+ * "." components; rejects "..", empty paths and the root itself.
+ */
+static char *normalize_relpath(const char *in)
+{
+	size_t len = strlen(in);
+	char *out = malloc(len + 1);
+	size_t o = 0;
+	const char *p = in;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		size_t n = end - p;
+
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			free(out);
+			return NULL;
+		}
+		if (n && !(n == 1 && p[0] == '.')) {
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = *end ? end + 1 : end;
+	}
+	out[o] = '\0';
+	if (!o) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int parse_served(struct fusebpf_options *opts, const char *val,
+			char *err, size_t errlen)
+{
+	char *list = strdup(val), *save = NULL;
+	int ret = 0;
+
+	if (!list)
+		return fail(err, errlen, "out of memory");
+	for (char *tok = strtok_r(list, ":", &save); tok;
+	     tok = strtok_r(NULL, ":", &save)) {
+		char *rel = normalize_relpath(tok);
+
+		if (!rel) {
+			ret = fail(err, errlen,
+				   "served=%s: not a path below BACKING", tok);
+			break;
+		}
+		if (opts->nr_served == FUSEBPF_SERVED_MAX) {
+			free(rel);
+			ret = fail(err, errlen, "served: more than %d paths",
+				   FUSEBPF_SERVED_MAX);
+			break;
+		}
+		opts->served[opts->nr_served++] = rel;
+	}
+	if (!ret && !opts->nr_served)
+		ret = fail(err, errlen, "served= needs at least one path");
+	free(list);
+	return ret;
+}
+
+static int parse_one(struct fusebpf_options *opts, const char *opt,
+		     char *err, size_t errlen)
+{
+	const char *eq = strchr(opt, '=');
+	size_t klen = eq ? (size_t)(eq - opt) : strlen(opt);
+	const char *val = eq ? eq + 1 : NULL;
+
+#define KEY_IS(k) (klen == strlen(k) && !strncmp(opt, k, klen))
+	if (KEY_IS("mode") && val) {
+		int mode = fusebpf_mode_from_name(val);
+
+		if (mode < 0 || mode == FUSEBPF_MODE_AUTO)
+			return fail(err, errlen,
+				    "unknown mode '%s' (bpf, passthrough, userspace)",
+				    val);
+		opts->mode = mode;
+		return 0;
+	}
+	if (KEY_IS("instance") && val) {
+		if (!*val || strlen(val) >= sizeof(opts->instance) ||
+		    strchr(val, '/') || val[0] == '.')
+			return fail(err, errlen, "bad instance name '%s'", val);
+		strcpy(opts->instance, val);
+		return 0;
+	}
+	if (KEY_IS("served") && val)
+		return parse_served(opts, val, err, errlen);
+#undef KEY_IS
+	return fail(err, errlen, "unknown option '%s'", opt);
+}
+
+static int parse_option_list(struct fusebpf_options *opts, const char *list,
+			     char *err, size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL;
+	int ret = 0;
+
+	if (!copy)
+		return fail(err, errlen, "out of memory");
+	for (char *tok = strtok_r(copy, ",", &save); tok && !ret;
+	     tok = strtok_r(NULL, ",", &save))
+		ret = parse_one(opts, tok, err, errlen);
+	free(copy);
+	return ret;
+}
+
+int fusebpf_options_parse(struct fusebpf_options *opts, int argc,
+			  char **argv, char *err, size_t errlen)
+{
+	memset(opts, 0, sizeof(*opts));
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!strcmp(arg, "-f")) {
+			opts->foreground = true;
+		} else if (!strcmp(arg, "-d")) {
+			opts->debug = true;
+			opts->foreground = true;
+		} else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			opts->help = true;
+			return 0;
+		} else if (!strcmp(arg, "-o")) {
+			if (++i == argc)
+				return fail(err, errlen, "-o needs an argument");
+			if (parse_option_list(opts, argv[i], err, errlen))
+				return -1;
+		} else if (!strncmp(arg, "-o", 2)) {
+			if (parse_option_list(opts, arg + 2, err, errlen))
+				return -1;
+		} else if (arg[0] == '-' && arg[1]) {
+			return fail(err, errlen, "unknown option '%s'", arg);
+		} else if (!opts->backing) {
+			opts->backing = arg;
+		} else if (!opts->mountpoint) {
+			opts->mountpoint = arg;
+		} else {
+			return fail(err, errlen, "unexpected argument '%s'", arg);
+		}
+	}
+	if (!opts->mountpoint)
+		return fail(err, errlen, "usage: fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt,...]");
+	return 0;
+}
+
+void fusebpf_options_free(struct fusebpf_options *opts)
+{
+	for (size_t i = 0; i < opts->nr_served; i++)
+		free(opts->served[i]);
+	opts->nr_served = 0;
+}
+
+/* @a is @b or a path below it */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+enum fusebpf_served_rel fusebpf_served_relation(const struct fusebpf_options *opts,
+						const char *relpath)
+{
+	enum fusebpf_served_rel rel = FUSEBPF_SERVED_NONE;
+
+	for (size_t i = 0; i < opts->nr_served; i++) {
+		if (path_within(relpath, opts->served[i]))
+			return FUSEBPF_SERVED_INSIDE;
+		if (!*relpath || path_within(opts->served[i], relpath))
+			rel = FUSEBPF_SERVED_ANCESTOR;
+	}
+	return rel;
+}

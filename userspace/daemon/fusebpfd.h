@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* fusebpfd: state shared by the daemon's files. */
+#ifndef FUSEBPFD_H
+#define FUSEBPFD_H
+
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
+#include <fuse_lowlevel.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fusebpf/node_registry.h"
+#include "fusebpf/options.h"
+#include "fusebpf/stats.h"
+
+/* A FUSE inode: one backing inode, see include/fusebpf/node_registry.h. */
+struct inode {
+	struct fusebpf_node node;	/* first: container_of by cast */
+	int fd;				/* O_PATH; -1 while retired */
+	mode_t type;			/* S_IFMT bits */
+	bool served;			/* in a subtree the daemon serves */
+	char *served_relpath;		/* set on ancestors of served subtrees */
+	/* passthrough (mode passthrough), under the table lock */
+	int32_t backing_id;		/* 0: none registered */
+	uint32_t passthrough_opens;	/* opens replied FOPEN_PASSTHROUGH */
+	uint32_t cached_opens;		/* daemon-served page-cache opens */
+	struct lock_owner *lock_owners;	/* POSIX locks, see locks.c */
+};
+
+/*
+ * fi->fh of files and directories. Both start with the fd so that ops that
+ * may get either (setattr on an open directory) can read it.
+ */
+struct open_file {
+	int fd;
+	struct inode *inode;
+	int32_t backing_id;		/* > 0: replied FOPEN_PASSTHROUGH */
+	bool cached;			/* counted in inode->cached_opens */
+};
+
+static inline int fi_fd(const struct fuse_file_info *fi)
+{
+	return *(const int *)(uintptr_t)fi->fh;
+}
+
+struct inode_table {
+	pthread_mutex_t lock;
+	struct fusebpf_node_registry reg;
+	struct inode *root;
+};
+
+struct daemon {
+	struct fusebpf_options opts;
+	char backing[PATH_MAX];		/* realpath of BACKING */
+	char mountpoint[PATH_MAX];	/* realpath of MOUNTPOINT */
+	char instance[FUSEBPF_INSTANCE_NAME_MAX];
+	int mount_fd;			/* BACKING, O_RDONLY: open_by_handle_at */
+	int root_mount_id;		/* mount id of BACKING */
+	dev_t root_dev;
+	ino_t root_ino;
+	double timeout;			/* entry/attr cache seconds */
+
+	enum fusebpf_mode mode;		/* decided at INIT */
+	uint64_t kernel_flags;		/* INIT flags the kernel offered */
+	struct fuse_session *se;
+	struct fusebpf_stats *stats;
+	struct inode_table table;
+
+	/* startup: the INIT reply reached the kernel */
+	pthread_mutex_t init_lock;
+	pthread_cond_t init_cond;
+	bool init_replied;
+	int init_error;			/* errno of a failed INIT reply */
+
+	bool passthrough_fallback_logged;
+	uint32_t bpf_root_backing_id;
+};
+
+static inline struct daemon *req_daemon(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* log.c */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* inode_table.c */
+int inode_table_init(struct daemon *d, int root_fd);
+void inode_table_destroy(struct daemon *d);
+/* Live inode of a nodeid, or NULL (unknown or retired: ESTALE). */
+struct inode *inode_get(struct daemon *d, fuse_ino_t ino);
+/* Looks @name up in @parent ("." and ".." included) and takes a reference. */
+int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
+		 struct fuse_entry_param *e, struct inode **out);
+/* LOOKUP "." of a nodeid the kernel rebuilt from an export handle. */
+int inode_lookup_self(struct daemon *d, fuse_ino_t ino,
+		      struct fuse_entry_param *e, struct inode **out);
+void inode_forget(struct daemon *d, fuse_ino_t ino, uint64_t nlookup);
+int inode_stat(struct inode *inode, struct stat *st);
+/* "/proc/self/fd/N" of the O_PATH fd, to reach path-only syscalls */
+void inode_proc_path(const struct inode *inode, char *buf, size_t len);
+
+/* ops_*.c: each fills its part of the lowlevel operation table */
+void ops_entry_fill(struct fuse_lowlevel_ops *ops);
+void ops_file_fill(struct fuse_lowlevel_ops *ops);
+void ops_dir_fill(struct fuse_lowlevel_ops *ops);
+void ops_xattr_fill(struct fuse_lowlevel_ops *ops);
+void ops_locks_fill(struct fuse_lowlevel_ops *ops);
+/* Gives a just-created @name in @dirfd to the caller (ops_entry.c). */
+int give_to_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode);
+
+/* passthrough.c */
+int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,
+			 int flags);
+void passthrough_release(struct daemon *d, struct inode *inode,
+			 int32_t backing_id);
+
+/* raw_io.c */
+extern const struct fuse_custom_io raw_io;
+/* Patches the reply of the current request (same thread). */
+void raw_io_reply_passthrough(int32_t backing_id);
+void raw_io_reply_entry_ext(const void *ext, size_t len);
+int raw_io_wait_init(struct daemon *d, int timeout_sec);
+
+/* mode.c */
+bool mode_bpf_available(void);
+void mode_decide(struct daemon *d, uint64_t kernel_flags);
+uint64_t mode_init_flags(const struct daemon *d);
+int mode_start(struct daemon *d);
+void lookup_reply_ext(struct daemon *d, struct inode *inode);
+
+/* runtime.c: /run/fusebpf/<instance>/ */
+int runtime_create(struct daemon *d);
+int runtime_publish(struct daemon *d);
+void runtime_remove(struct daemon *d);
+
+/* locks.c: drop the POSIX locks of @owner (close semantics) */
+void locks_release_owner(struct daemon *d, struct inode *inode,
+			 uint64_t owner);
+/* the inode is retired: drop every owner's description */
+void locks_drop_all(struct inode *inode);
+
+#endif /* FUSEBPFD_H */

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * POSIX record locks (fcntl F_GETLK/F_SETLK/F_SETLKW on the mount).
+ *
+ * The daemon is one process, so its own POSIX locks could not tell the
+ * kernel's lock owners apart. Instead every (inode, lock owner) pair gets
+ * its own open file description of the backing file and locks through it
+ * with open-file-description locks: locks of one owner merge and replace
+ * each other, locks of different owners conflict, as POSIX wants, and
+ * processes locking the backing file directly see them too. Closing any fd
+ * releases all of a process's locks on the file: the kernel then sends
+ * FLUSH with that lock owner and the description is closed.
+ * Known gap: F_GETLK reports l_pid 0 for a conflicting lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fusebpfd.h"
+
+struct lock_owner {
+	uint64_t owner;
+	int fd;
+	struct lock_owner *next;
+};
+
+static int open_for_locks(struct inode *inode)
+{
+	char proc[64];
+	int fd;
+
+	inode_proc_path(inode, proc, sizeof(proc));
+	fd = open(proc, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EISDIR || errno == EACCES || errno == EROFS ||
+		       errno == ETXTBSY))
+		fd = open(proc, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* A dup of @owner's description, created when @create; -errno if none. */
+static int owner_fd(struct daemon *d, struct inode *inode, uint64_t owner,
+		    bool create)
+{
+	struct lock_owner *lo;
+	int fd = -ENOENT;
+
+	pthread_mutex_lock(&d->table.lock);
+	for (lo = inode->lock_owners; lo; lo = lo->next)
+		if (lo->owner == owner)
+			break;
+	if (!lo && create) {
+		lo = calloc(1, sizeof(*lo));
+		fd = lo ? open_for_locks(inode) : -ENOMEM;
+		if (fd < 0) {
+			free(lo);
+			lo = NULL;
+		} else {
+			lo->owner = owner;
+			lo->fd = fd;
+			lo->next = inode->lock_owners;
+			inode->lock_owners = lo;
+		}
+	}
+	if (lo) {
+		fd = fcntl(lo->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	}
+	pthread_mutex_unlock(&d->table.lock);
+	return fd;
+}
+
+void locks_release_owner(struct daemon *d, struct inode *inode,
+			 uint64_t owner)
+{
+	struct lock_owner **pp, *lo = NULL;
+
+	pthread_mutex_lock(&d->table.lock);
+	for (pp = &inode->lock_owners; *pp; pp = &(*pp)->next) {
+		if ((*pp)->owner == owner) {
+			lo = *pp;
+			*pp = lo->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->table.lock);
+	if (lo) {
+		close(lo->fd);
+		free(lo);
+	}
+}
+
+void locks_drop_all(struct inode *inode)
+{
+	while (inode->lock_owners) {
+		struct lock_owner *lo = inode->lock_owners;
+
+		inode->lock_owners = lo->next;
+		close(lo->fd);
+		free(lo);
+	}
+}
+
+static void op_getlk(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi, struct flock *lock)
+{
+	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
+	struct daemon *d = req_daemon(req);
+	int fd = owner_fd(d, of->inode, fi->lock_owner, false);
+	bool own = fd >= 0;
+
+	(void)ino;
+	if (!own)
+		fd = open_for_locks(of->inode);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	lock->l_pid = 0;
+	if (fcntl(fd, F_OFD_GETLK, lock)) {
+		fuse_reply_err(req, errno);
+	} else {
+		if (lock->l_type != F_UNLCK)
+			lock->l_pid = 0;
+		fuse_reply_lock(req, lock);
+	}
+	close(fd);
+}
+
+static void op_setlk(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi, struct flock *lock, int sleep)
+{
+	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
+	struct daemon *d = req_daemon(req);
+	int fd = owner_fd(d, of->inode, fi->lock_owner,
+			  lock->l_type != F_UNLCK);
+
+	(void)ino;
+	if (fd == -ENOENT) {	/* unlocking with no locks held */
+		fuse_reply_err(req, 0);
+		return;
+	}
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	lock->l_pid = 0;
+	fuse_reply_err(req, fcntl(fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK,
+				  lock) ? errno : 0);
+	close(fd);
+}
+
+void ops_locks_fill(struct fuse_lowlevel_ops *ops)
+{
+	ops->getlk = op_getlk;
+	ops->setlk = op_setlk;
+}

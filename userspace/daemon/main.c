@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt,...]
+ *
+ * Start-up: check the arguments (one-line error, nothing mounted), fork
+ * unless -f, mount, run the libfuse loop; a start-up thread waits for the
+ * INIT reply, finishes the mode set-up and publishes /run/fusebpf/<instance>
+ * and only then tells the waiting parent to exit 0: the mount is ready
+ * when the command returns. SIGTERM/SIGINT/SIGHUP or umount end the loop;
+ * the daemon then unmounts and removes its runtime files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "uapi/linux/fuse_bpf.h"
+#include "fusebpfd.h"
+
+#define INIT_TIMEOUT_SEC	30
+#define MAX_THREADS		32
+
+struct fuse_session *session_new(struct daemon *d);
+void log_to_syslog(void);
+
+static const char usage[] =
+	"usage: fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
+	"  -f                 stay in the foreground\n"
+	"  -d                 debug output (implies -f)\n"
+	"  -o mode=bpf|passthrough|userspace   (default: detect)\n"
+	"  -o instance=NAME   runtime state in /run/fusebpf/NAME\n"
+	"                     (default: the FUSE connection id)\n"
+	"  -o served=REL[:REL...]  subtrees of BACKING served by the daemon\n";
+
+/* Is @path already a mount point? (mounting over it would hide a mount) */
+static bool is_mount_point(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[PATH_MAX * 2], mnt[PATH_MAX];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*d %*d %*s %*s %4095s", mnt) == 1 &&
+			!strcmp(mnt, path);
+	fclose(f);
+	return found;
+}
+
+static int check_dir(const char *what, const char *arg, char *real)
+{
+	struct stat st;
+
+	if (!realpath(arg, real) || stat(real, &st)) {
+		fprintf(stderr, "fusebpfd: %s '%s': %s\n", what, arg,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "fusebpfd: %s '%s': Not a directory\n", what,
+			arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_args(struct daemon *d)
+{
+	if (check_dir("backing directory", d->opts.backing, d->backing) ||
+	    check_dir("mountpoint", d->opts.mountpoint, d->mountpoint))
+		return -1;
+	if (is_mount_point(d->mountpoint)) {
+		fprintf(stderr, "fusebpfd: mountpoint '%s' is busy (already a mount point)\n",
+			d->mountpoint);
+		return -1;
+	}
+	if (d->opts.mode == FUSEBPF_MODE_BPF && !mode_bpf_available()) {
+		fprintf(stderr, "fusebpfd: mode bpf: this kernel has no FUSE-BPF (%s missing)\n",
+			FUSE_BPF_FEATURE_FILE);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_backing(struct daemon *d, int *root_fd)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} h = { .fh.handle_bytes = MAX_HANDLE_SZ };
+	struct stat st;
+
+	d->mount_fd = open(d->backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*root_fd = open(d->backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->mount_fd < 0 || *root_fd < 0 || fstat(*root_fd, &st)) {
+		log_error("backing directory '%s': %s", d->backing,
+			  strerror(errno));
+		return -1;
+	}
+	d->root_dev = st.st_dev;
+	d->root_ino = st.st_ino;
+	/* no handles (EOPNOTSUPP): every inode uses the O_PATH fallback */
+	if (name_to_handle_at(d->mount_fd, "", &h.fh, &d->root_mount_id,
+			      AT_EMPTY_PATH))
+		d->root_mount_id = -1;
+	return 0;
+}
+
+static int notify_fd = -1;
+
+static void notify_parent(int status)
+{
+	unsigned char c = status;
+
+	if (notify_fd < 0)
+		return;
+	if (write(notify_fd, &c, 1) != 1)
+		log_error("cannot notify the parent: %s", strerror(errno));
+	close(notify_fd);
+	notify_fd = -1;
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+	log_to_syslog();
+}
+
+static bool startup_failed;
+
+/* Runs beside the loop: the loop must be answering INIT meanwhile. */
+static void *startup_thread(void *arg)
+{
+	struct daemon *d = arg;
+	sigset_t set;
+	int ret;
+
+	/* termination signals must wake the loop threads, not this one */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	ret = raw_io_wait_init(d, INIT_TIMEOUT_SEC);
+	if (ret)
+		log_error("no INIT exchange with the kernel: %s", strerror(ret));
+	if (!ret)
+		ret = mode_start(d);
+	if (!ret)
+		ret = runtime_publish(d);
+	if (ret) {
+		startup_failed = true;
+		/* ends the loop: the kernel aborts the connection */
+		umount2(d->mountpoint, MNT_DETACH);
+		notify_parent(1);
+		return NULL;
+	}
+	if (d->opts.foreground)
+		log_info("%s mounted on %s, mode %s, instance %s", d->backing,
+			 d->mountpoint, fusebpf_mode_name(d->mode), d->instance);
+	notify_parent(0);
+	if (!d->opts.foreground)
+		detach_stdio();
+	return NULL;
+}
+
+static int run(struct daemon *d)
+{
+	struct fuse_loop_config *cfg = NULL;
+	pthread_t startup;
+	int root_fd = -1, ret = 1;
+
+	pthread_mutex_init(&d->init_lock, NULL);
+	pthread_cond_init(&d->init_cond, NULL);
+	d->timeout = 1.0;
+	if (open_backing(d, &root_fd))
+		goto out_fds;
+	ret = runtime_create(d);
+	if (ret) {
+		log_error("cannot create runtime state in %s: %s",
+			  FUSEBPF_RUN_DIR, strerror(-ret));
+		ret = 1;
+		goto out_fds;
+	}
+	ret = inode_table_init(d, root_fd);
+	if (ret) {
+		log_error("backing directory '%s': %s", d->backing,
+			  strerror(-ret));
+		ret = 1;
+		goto out_runtime;
+	}
+	root_fd = -1;	/* owned by the root inode */
+	ret = 1;
+	d->se = session_new(d);
+	if (!d->se)
+		goto out_table;
+	if (fuse_set_signal_handlers(d->se))
+		goto out_session;
+	if (fuse_session_mount(d->se, d->mountpoint))
+		goto out_signals;
+	if (fuse_session_custom_io(d->se, &raw_io, fuse_session_fd(d->se))) {
+		log_error("cannot hook /dev/fuse I/O");
+		goto out_unmount;
+	}
+	cfg = fuse_loop_cfg_create();
+	if (!cfg || pthread_create(&startup, NULL, startup_thread, d))
+		goto out_unmount;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, MAX_THREADS);
+	ret = fuse_session_loop_mt(d->se, cfg) ? 1 : 0;
+	pthread_join(startup, NULL);
+	if (startup_failed)
+		ret = 1;
+out_unmount:
+	if (cfg)
+		fuse_loop_cfg_destroy(cfg);
+	fuse_session_unmount(d->se);
+out_signals:
+	fuse_remove_signal_handlers(d->se);
+out_session:
+	fuse_session_destroy(d->se);
+out_table:
+	inode_table_destroy(d);
+out_runtime:
+	runtime_remove(d);
+out_fds:
+	if (root_fd >= 0)
+		close(root_fd);
+	if (d->mount_fd >= 0)
+		close(d->mount_fd);
+	notify_parent(1);
+	return ret;
+}
+
+/* Parent side of daemonizing: exit with the child's start-up status. */
+static int wait_for_child(int fd)
+{
+	unsigned char status = 1;
+
+	if (read(fd, &status, 1) != 1)
+		status = 1;
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .mount_fd = -1 };
+	char err[256];
+	int pipefd[2], ret;
+
+	if (fusebpf_options_parse(&d.opts, argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "fusebpfd: %s\n", err);
+		fusebpf_options_free(&d.opts);
+		return 2;
+	}
+	if (d.opts.help) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (check_args(&d)) {
+		fusebpf_options_free(&d.opts);
+		return 1;
+	}
+	/* modes of new inodes come from the caller, already masked */
+	umask(0);
+	if (!d.opts.foreground) {
+		if (pipe2(pipefd, O_CLOEXEC)) {
+			perror("fusebpfd: pipe");
+			return 1;
+		}
+		switch (fork()) {
+		case -1:
+			perror("fusebpfd: fork");
+			return 1;
+		case 0:
+			close(pipefd[0]);
+			notify_fd = pipefd[1];
+			setsid();
+			if (chdir("/"))
+				return 1;
+			break;
+		default:
+			close(pipefd[1]);
+			fusebpf_options_free(&d.opts);
+			return wait_for_child(pipefd[0]);
+		}
+	}
+	ret = run(&d);
+	fusebpf_options_free(&d.opts);
+	return ret;
+}

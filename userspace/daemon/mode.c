@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mode of operation: bpf (FUSE-BPF kernel), passthrough (stock >= 6.9) or
+ * userspace. Decided when the kernel's INIT request arrives, since only
+ * then do we know what it offers:
+ *   forced with -o mode=...: that mode, or a startup error if the kernel
+ *     does not offer it;
+ *   auto: bpf if FUSE_BPF_FEATURE_FILE exists and INIT offers FUSE_BPF,
+ *     else passthrough if INIT offers FUSE_PASSTHROUGH and we are root
+ *     (FUSE_DEV_IOC_BACKING_OPEN needs CAP_SYS_ADMIN), else userspace.
+ *
+ * bpf mode start-up failure policy: if the root cannot be attached to
+ * BACKING (FUSE_DEV_IOC_BPF_BACKING_OPEN or _ROOT_SET fails), fusebpfd
+ * prints the reason, unmounts and exits non-zero. It does not fall back to
+ * another mode: INIT was already answered for FUSE-BPF, and a mount that
+ * silently runs every op through the daemon is not what mode bpf promises.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "fusebpf/fuse_compat.h"
+#include "fusebpf/reply.h"
+#include "fusebpfd.h"
+
+bool mode_bpf_available(void)
+{
+	char buf[16] = "";
+	int fd = open(FUSE_BPF_FEATURE_FILE, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && atoi(buf) >= FUSE_BPF_VERSION;
+}
+
+void mode_decide(struct daemon *d, uint64_t kernel_flags)
+{
+	d->kernel_flags = kernel_flags;
+	if (d->opts.mode != FUSEBPF_MODE_AUTO)
+		d->mode = d->opts.mode;
+	else if ((kernel_flags & FUSE_BPF) && mode_bpf_available())
+		d->mode = FUSEBPF_MODE_BPF;
+	else if ((kernel_flags & FUSE_PASSTHROUGH) && geteuid() == 0)
+		d->mode = FUSEBPF_MODE_PASSTHROUGH;
+	else
+		d->mode = FUSEBPF_MODE_USERSPACE;
+	__atomic_store_n(&d->stats->mode, d->mode, __ATOMIC_RELAXED);
+}
+
+/* INIT reply flags libfuse does not set itself, only those offered */
+uint64_t mode_init_flags(const struct daemon *d)
+{
+	uint64_t want = 0;
+
+	if (d->mode == FUSEBPF_MODE_PASSTHROUGH)
+		want = FUSE_PASSTHROUGH;
+	else if (d->mode == FUSEBPF_MODE_BPF)
+		want = FUSE_BPF;
+	return want & d->kernel_flags;
+}
+
+static int bpf_attach_root(struct daemon *d)
+{
+	struct fuse_bpf_backing_open bo = { .fd = d->table.root->fd };
+	struct fuse_bpf_root_set rs = { 0 };
+	int devfd = fuse_session_fd(d->se);
+	int id;
+
+	id = ioctl(devfd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &bo);
+	if (id <= 0) {
+		log_error("mode bpf: FUSE_DEV_IOC_BPF_BACKING_OPEN of %s: %s",
+			  d->backing, id < 0 ? strerror(errno) : "bad id 0");
+		return -1;
+	}
+	d->bpf_root_backing_id = id;
+	rs.backing_id = id;
+	/* served subtrees below: the root's lookups must come to us */
+	rs.flags = d->opts.nr_served ? FUSE_BPF_ENTRY_LOOKUP_SERVER : 0;
+	if (ioctl(devfd, FUSE_DEV_IOC_BPF_ROOT_SET, &rs)) {
+		log_error("mode bpf: FUSE_DEV_IOC_BPF_ROOT_SET: %s",
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* After INIT was answered: check the mode got what it needs, attach. */
+int mode_start(struct daemon *d)
+{
+	switch (d->mode) {
+	case FUSEBPF_MODE_PASSTHROUGH:
+		if (!(d->kernel_flags & FUSE_PASSTHROUGH)) {
+			log_error("mode passthrough: the kernel does not offer FUSE_PASSTHROUGH");
+			return -1;
+		}
+		return 0;
+	case FUSEBPF_MODE_BPF:
+		if (!(d->kernel_flags & FUSE_BPF)) {
+			log_error("mode bpf: the kernel does not offer FUSE_BPF in INIT");
+			return -1;
+		}
+		return bpf_attach_root(d);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * bpf mode: a lookup that reaches us is below a directory attached with
+ * FUSE_BPF_ENTRY_LOOKUP_SERVER or inside a served subtree. Served inodes
+ * get no backing; others inherit the backing of their name, and
+ * ancestors of served subtrees keep sending their children's lookups here.
+ */
+void lookup_reply_ext(struct daemon *d, struct inode *inode)
+{
+	struct fuse_bpf_entry_out ext;
+
+	if (d->mode != FUSEBPF_MODE_BPF)
+		return;
+	if (inode->served)
+		fusebpf_bpf_entry_encode(&ext, FUSE_BPF_BACKING_NONE, 0, 0);
+	else
+		fusebpf_bpf_entry_encode(&ext, FUSE_BPF_BACKING_INHERIT, 0,
+					 inode->served_relpath ?
+					 FUSE_BPF_ENTRY_LOOKUP_SERVER : 0);
+	raw_io_reply_entry_ext(&ext, sizeof(ext));
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Operations on open files. In passthrough mode, read/write/splice/mmap of
+ * a passthrough open never reach these handlers: the kernel does them on
+ * the backing file registered in passthrough.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "fusebpfd.h"
+
+static struct open_file *fi_file(const struct fuse_file_info *fi)
+{
+	return (struct open_file *)(uintptr_t)fi->fh;
+}
+
+/*
+ * Wraps the backing @fd of a new open in an open_file, decides passthrough
+ * and replies. Consumes @fd. For CREATE, @e is the new entry.
+ */
+static void reply_open(fuse_req_t req, struct inode *inode, int fd,
+		       struct fuse_file_info *fi, struct fuse_entry_param *e)
+{
+	struct daemon *d = req_daemon(req);
+	struct open_file *of = calloc(1, sizeof(*of));
+	int ret;
+
+	if (!of) {
+		close(fd);
+		if (e)
+			inode_forget(d, e->ino, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	of->fd = fd;
+	of->inode = inode;
+	of->backing_id = passthrough_open(d, inode, fd, fi->flags);
+	of->cached = of->backing_id <= 0 && !(fi->flags & O_DIRECT) &&
+		     S_ISREG(inode->type);
+	if (of->backing_id > 0) {
+		raw_io_reply_passthrough(of->backing_id);
+	} else if (fi->flags & O_DIRECT) {
+		/* daemon-served O_DIRECT: keep it out of the page cache */
+		fi->direct_io = 1;
+	}
+	if (of->cached) {
+		pthread_mutex_lock(&d->table.lock);
+		inode->cached_opens++;
+		pthread_mutex_unlock(&d->table.lock);
+	}
+	fi->fh = (uintptr_t)of;
+	fi->noflush = 0;
+	if (e) {
+		ret = fuse_reply_create(req, e, fi);
+	} else {
+		ret = fuse_reply_open(req, fi);
+	}
+	if (ret == -ENOENT) {
+		/* the opener is gone: the kernel sends no RELEASE */
+		passthrough_release(d, inode, of->backing_id);
+		if (of->cached) {
+			pthread_mutex_lock(&d->table.lock);
+			inode->cached_opens--;
+			pthread_mutex_unlock(&d->table.lock);
+		}
+		if (e)
+			inode_forget(d, e->ino, 1);
+		close(fd);
+		free(of);
+	}
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct inode *inode = inode_get(req_daemon(req), ino);
+	char proc[64];
+	int fd;
+
+	if (!inode) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	inode_proc_path(inode, proc, sizeof(proc));
+	fd = open(proc, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) |
+			O_CLOEXEC);
+	if (fd < 0)
+		fuse_reply_err(req, errno);
+	else
+		reply_open(req, inode, fd, fi, NULL);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct daemon *d = req_daemon(req);
+	struct inode *dir = inode_get(d, parent), *inode;
+	int flags = (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC;
+	struct fuse_entry_param e;
+	bool created = true;
+	int fd, ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	/* only a file we create changes owner; an existing one is opened */
+	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode);
+	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
+		created = false;
+		fd = openat(dir->fd, name, flags & ~O_CREAT);
+	}
+	if (fd < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	ret = created ? give_to_caller(req, dir->fd, name, S_IFREG | mode) : 0;
+	if (!ret)
+		ret = inode_lookup(d, dir, name, &e, &inode);
+	if (ret) {
+		if (created)
+			unlinkat(dir->fd, name, 0);
+		close(fd);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	reply_open(req, inode, fd, fi, &e);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	(void)ino;
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = fi_fd(fi);
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_bufvec *in, off_t off,
+			 struct fuse_file_info *fi)
+{
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	ssize_t n;
+
+	(void)ino;
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = fi_fd(fi);
+	out.buf[0].pos = off;
+	n = fuse_buf_copy(&out, in, 0);
+	if (n < 0)
+		fuse_reply_err(req, -n);
+	else
+		fuse_reply_write(req, n);
+}
+
+/* close(2) of one of the caller's fds: backing close semantics + locks */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct open_file *of = fi_file(fi);
+	int fd = dup(of->fd);
+
+	(void)ino;
+	locks_release_owner(req_daemon(req), of->inode, fi->lock_owner);
+	if (fd < 0 || close(fd))
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct daemon *d = req_daemon(req);
+	struct open_file *of = fi_file(fi);
+
+	(void)ino;
+	if (fi->flock_release)
+		flock(of->fd, LOCK_UN);
+	passthrough_release(d, of->inode, of->backing_id);
+	if (of->cached) {
+		pthread_mutex_lock(&d->table.lock);
+		of->inode->cached_opens--;
+		pthread_mutex_unlock(&d->table.lock);
+	}
+	close(of->fd);
+	free(of);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	int fd = fi_fd(fi);
+
+	(void)ino;
+	fuse_reply_err(req, (datasync ? fdatasync(fd) : fsync(fd)) ? errno : 0);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t offset, off_t length, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, fallocate(fi_fd(fi), mode, offset, length) ?
+			    errno : 0);
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	off_t res = lseek(fi_fd(fi), off, whence);
+
+	(void)ino;
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+			       off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len,
+			       int flags)
+{
+	ssize_t n = copy_file_range(fi_fd(fi_in), &off_in, fi_fd(fi_out),
+				    &off_out, len, flags);
+
+	(void)ino_in;
+	(void)ino_out;
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, n);
+}
+
+/* flock(2) locks belong to an open file description, as our backing fd */
+static void op_flock(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi, int op)
+{
+	(void)ino;
+	fuse_reply_err(req, flock(fi_fd(fi), op) ? errno : 0);
+}
+
+void ops_file_fill(struct fuse_lowlevel_ops *ops)
+{
+	ops->open = op_open;
+	ops->create = op_create;
+	ops->write_buf = op_write_buf;
+	ops->flush = op_flush;
+	ops->release = op_release;
+	ops->fsync = op_fsync;
+	ops->fallocate = op_fallocate;
+	ops->lseek = op_lseek;
+	ops->copy_file_range = op_copy_file_range;
+	ops->flock = op_flock;
+	ops->read = op_read;
+}

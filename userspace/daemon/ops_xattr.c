@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Extended attributes, through /proc/self/fd/N: the f*xattr calls do not
+ * take O_PATH fds, and the magic link names the inode itself (also for
+ * symlinks).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
+
+#include "fusebpfd.h"
+
+static struct inode *get_or_reply(fuse_req_t req, fuse_ino_t ino, char *proc,
+				  size_t len)
+{
+	struct inode *inode = inode_get(req_daemon(req), ino);
+
+	if (!inode)
+		fuse_reply_err(req, ESTALE);
+	else
+		inode_proc_path(inode, proc, len);
+	return inode;
+}
+
+/* size 0 asks for the size; otherwise the value, or ERANGE */
+static void reply_sized(fuse_req_t req, size_t size, ssize_t n, char *buf)
+{
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else if (size == 0)
+		fuse_reply_xattr(req, n);
+	else
+		fuse_reply_buf(req, buf, n);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	char proc[64], *buf = NULL;
+	ssize_t n;
+
+	if (!get_or_reply(req, ino, proc, sizeof(proc)))
+		return;
+	if (size && !(buf = malloc(size))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = getxattr(proc, name, buf, size);
+	reply_sized(req, size, n, buf);
+	free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char proc[64], *buf = NULL;
+	ssize_t n;
+
+	if (!get_or_reply(req, ino, proc, sizeof(proc)))
+		return;
+	if (size && !(buf = malloc(size))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = listxattr(proc, buf, size);
+	reply_sized(req, size, n, buf);
+	free(buf);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	char proc[64];
+
+	if (get_or_reply(req, ino, proc, sizeof(proc)))
+		fuse_reply_err(req, setxattr(proc, name, value, size, flags) ?
+				    errno : 0);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	char proc[64];
+
+	if (get_or_reply(req, ino, proc, sizeof(proc)))
+		fuse_reply_err(req, removexattr(proc, name) ? errno : 0);
+}
+
+void ops_xattr_fill(struct fuse_lowlevel_ops *ops)
+{
+	ops->getxattr = op_getxattr;
+	ops->listxattr = op_listxattr;
+	ops->setxattr = op_setxattr;
+	ops->removexattr = op_removexattr;
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Raw /dev/fuse I/O hooks (libfuse's fuse_session_custom_io). libfuse
+ * 3.14 knows neither FUSE_PASSTHROUGH nor FUSE-BPF, so:
+ *  - read: count every request per opcode; remember the request being
+ *    handled by this worker thread; learn the INIT flags the kernel offers
+ *    and decide the mode before libfuse handles INIT;
+ *  - writev: patch the reply to that request: INIT flags2 and
+ *    max_stack_depth, open/create replies with FOPEN_PASSTHROUGH and the
+ *    backing id, lookup replies with the FUSE-BPF entry extension.
+ * A libfuse worker reads a request and replies to it on the same thread
+ * (all our handlers reply synchronously), so thread-local state ties a
+ * reply to its request; the unique id is checked too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fusebpf/fuse_compat.h"
+#include "fusebpf/reply.h"
+#include "fusebpfd.h"
+
+struct current_request {
+	uint64_t unique;
+	uint32_t opcode;
+	int32_t backing_id;		/* open/create: passthrough id */
+	size_t ext_len;			/* lookup: FUSE-BPF entry extension */
+	unsigned char ext[sizeof(struct fuse_bpf_entry_out)];
+};
+
+static __thread struct current_request current;
+
+void raw_io_reply_passthrough(int32_t backing_id)
+{
+	current.backing_id = backing_id;
+}
+
+void raw_io_reply_entry_ext(const void *ext, size_t len)
+{
+	if (len > sizeof(current.ext))
+		len = sizeof(current.ext);
+	memcpy(current.ext, ext, len);
+	current.ext_len = len;
+}
+
+static void see_request(struct daemon *d, const void *buf, size_t len)
+{
+	const struct fuse_in_header *in = buf;
+	uint64_t flags;
+
+	memset(&current, 0, sizeof(current));
+	if (len < sizeof(*in))
+		return;
+	current.unique = in->unique;
+	current.opcode = in->opcode;
+	if (in->opcode < FUSEBPF_STATS_OPCODES)
+		fusebpf_stats_inc(&d->stats->requests[in->opcode]);
+	if (in->opcode == FUSE_INIT &&
+	    !fusebpf_init_in_flags(in + 1, len - sizeof(*in), &flags))
+		mode_decide(d, flags);
+}
+
+static ssize_t raw_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+
+	if (n > 0)
+		see_request(userdata, buf, n);
+	return n;
+}
+
+static void init_replied(struct daemon *d, int error)
+{
+	pthread_mutex_lock(&d->init_lock);
+	d->init_replied = true;
+	d->init_error = error;
+	pthread_cond_broadcast(&d->init_cond);
+	pthread_mutex_unlock(&d->init_lock);
+}
+
+int raw_io_wait_init(struct daemon *d, int timeout_sec)
+{
+	struct timespec until;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_sec;
+	pthread_mutex_lock(&d->init_lock);
+	while (!d->init_replied && ret == 0)
+		ret = pthread_cond_timedwait(&d->init_cond, &d->init_lock,
+					     &until);
+	if (d->init_replied)
+		ret = d->init_error;
+	pthread_mutex_unlock(&d->init_lock);
+	return ret;
+}
+
+/* Byte @off of the reply body (after the header) if it is in one iovec. */
+static void *body_at(struct iovec *iov, int count, size_t off, size_t len)
+{
+	for (int i = 1; i < count; i++) {
+		if (off + len <= iov[i].iov_len)
+			return (char *)iov[i].iov_base + off;
+		if (off < iov[i].iov_len)
+			return NULL;
+		off -= iov[i].iov_len;
+	}
+	return NULL;
+}
+
+static size_t body_len(const struct iovec *iov, int count)
+{
+	size_t len = 0;
+
+	for (int i = 1; i < count; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+static ssize_t write_with_ext(int fd, struct iovec *iov, int count)
+{
+	struct fuse_out_header *out = iov[0].iov_base;
+	struct iovec ext_iov[count + 1];
+
+	memcpy(ext_iov, iov, sizeof(*iov) * count);
+	ext_iov[count].iov_base = current.ext;
+	ext_iov[count].iov_len = current.ext_len;
+	out->len += current.ext_len;
+	return writev(fd, ext_iov, count + 1);
+}
+
+static ssize_t raw_writev(int fd, struct iovec *iov, int count,
+			  void *userdata)
+{
+	struct daemon *d = userdata;
+	struct fuse_out_header *out = iov[0].iov_base;
+	size_t blen = body_len(iov, count);
+	bool ours = iov[0].iov_len >= sizeof(*out) && out->unique &&
+		    out->unique == current.unique && out->error == 0;
+	ssize_t n;
+	void *p;
+
+	if (!ours)
+		return writev(fd, iov, count);
+	switch (current.opcode) {
+	case FUSE_INIT:
+		p = body_at(iov, count, 0, blen);
+		if (!p || fusebpf_init_out_add(p, blen, mode_init_flags(d),
+					       d->mode == FUSEBPF_MODE_PASSTHROUGH ?
+					       1 : 0))
+			log_error("INIT reply has an unexpected layout");
+		n = writev(fd, iov, count);
+		init_replied(d, n < 0 ? errno : 0);
+		return n;
+	case FUSE_OPEN:
+	case FUSE_CREATE:
+		/* fuse_open_out ends the reply (after fuse_entry_out: CREATE) */
+		p = body_at(iov, count, blen - sizeof(struct fuse_compat_open_out),
+			    sizeof(struct fuse_compat_open_out));
+		if (current.backing_id > 0 && p)
+			fusebpf_open_out_passthrough(p, sizeof(struct fuse_compat_open_out),
+						     current.backing_id);
+		return writev(fd, iov, count);
+	case FUSE_LOOKUP:
+		if (current.ext_len)
+			return write_with_ext(fd, iov, count);
+		return writev(fd, iov, count);
+	default:
+		return writev(fd, iov, count);
+	}
+}
+
+static ssize_t raw_splice_send(int fdin, off_t *offin, int fdout,
+			       off_t *offout, size_t len, unsigned int flags,
+			       void *userdata)
+{
+	(void)userdata;
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+const struct fuse_custom_io raw_io = {
+	.read = raw_read,
+	.writev = raw_writev,
+	.splice_send = raw_splice_send,
+};

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /run/fusebpf/<instance>/{info,stats}. The stats must count INIT, which
+ * arrives before we know the instance name (the connection id of the new
+ * mount), so they live in /run/fusebpf/.starting-<pid>/ until the mount is
+ * up, and that directory is then renamed to the instance name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fusebpf/instance.h"
+#include "fusebpfd.h"
+
+static char run_dir[PATH_MAX];
+
+/* room for run_dir plus a file name */
+#define FILE_PATH_MAX (PATH_MAX + 16)
+
+static void remove_dir(const char *dir)
+{
+	char path[FILE_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/info", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/stats", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int runtime_create(struct daemon *d)
+{
+	char path[FILE_PATH_MAX];
+	void *map;
+	int fd;
+
+	if (mkdir(FUSEBPF_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(run_dir, sizeof(run_dir), FUSEBPF_RUN_DIR "/.starting-%d",
+		 getpid());
+	if (mkdir(run_dir, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/stats", run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, sizeof(*d->stats))) {
+		int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		remove_dir(run_dir);
+		return -err;
+	}
+	map = mmap(NULL, sizeof(*d->stats), PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		remove_dir(run_dir);
+		return -errno;
+	}
+	d->stats = map;
+	d->stats->magic = FUSEBPF_STATS_MAGIC;
+	d->stats->version = FUSEBPF_STATS_VERSION;
+	d->stats->nr_opcodes = FUSEBPF_STATS_OPCODES;
+	return 0;
+}
+
+/* major:minor of the FUSE mount on our mountpoint (the last one there) */
+static int mount_dev(const char *mountpoint, dev_t *dev)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[PATH_MAX * 2], mnt[PATH_MAX];
+	unsigned int maj, mnr;
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &mnr, mnt) != 3 ||
+		    !sep)
+			continue;
+		if (!strcmp(mnt, mountpoint) && !strncmp(sep + 3, "fuse", 4)) {
+			*dev = makedev(maj, mnr);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* A leftover directory of an instance that is gone may be replaced. */
+static bool instance_running(const char *dir)
+{
+	char path[FILE_PATH_MAX], line[64];
+	bool running = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "pid=", 4) && kill(atoi(line + 4), 0) == 0)
+			running = true;
+	fclose(f);
+	return running;
+}
+
+int runtime_publish(struct daemon *d)
+{
+	char dir[PATH_MAX], path[FILE_PATH_MAX], tmp[FILE_PATH_MAX];
+	dev_t dev = 0;
+	FILE *f;
+	int ret;
+
+	if (!d->opts.instance[0]) {
+		ret = mount_dev(d->mountpoint, &dev);
+		if (ret) {
+			log_error("cannot find the new mount in /proc/self/mountinfo");
+			return ret;
+		}
+		fusebpf_instance_name_of_dev(dev, d->instance,
+					     sizeof(d->instance));
+	} else {
+		snprintf(d->instance, sizeof(d->instance), "%s",
+			 d->opts.instance);
+	}
+	snprintf(dir, sizeof(dir), FUSEBPF_RUN_DIR "/%s", d->instance);
+	if (instance_running(dir)) {
+		log_error("instance %s is already running", d->instance);
+		return -EEXIST;
+	}
+	remove_dir(dir);
+	if (rename(run_dir, dir)) {
+		ret = -errno;
+		log_error("cannot create %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	snprintf(run_dir, sizeof(run_dir), "%s", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.info", dir);
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "pid=%d\nmode=%s\nbacking=%s\nmountpoint=%s\ninstance=%s\n",
+		getpid(), fusebpf_mode_name(d->mode), d->backing, d->mountpoint,
+		d->instance);
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+void runtime_remove(struct daemon *d)
+{
+	if (d->stats)
+		munmap(d->stats, sizeof(*d->stats));
+	d->stats = NULL;
+	if (run_dir[0])
+		remove_dir(run_dir);
+	run_dir[0] = '\0';
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The libfuse session: mount options, capabilities, operation table. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fusebpfd.h"
+
+/*
+ * Capabilities. Left out on purpose: SPLICE_READ (libfuse would splice
+ * requests straight from /dev/fuse, past our read hook), HANDLE_KILLPRIV
+ * (the daemon writes as root with CAP_FSETID, so the kernel must clear
+ * set-id bits itself), WRITEBACK_CACHE (the kernel refuses passthrough
+ * with it). In bpf mode READDIRPLUS is off too, so every inode the
+ * daemon hands out comes from a LOOKUP that carries the FUSE-BPF extension.
+ */
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct daemon *d = userdata;
+	unsigned int want = FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_SPLICE_WRITE |
+			    FUSE_CAP_CACHE_SYMLINKS;
+
+	conn->want |= want & conn->capable;
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE |
+			FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE);
+	if (d->mode == FUSEBPF_MODE_BPF)
+		conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+}
+
+struct fuse_session *session_new(struct daemon *d)
+{
+	struct fuse_lowlevel_ops ops = { .init = op_init };
+	char mount_opts[128];
+	char *argv[] = { "fusebpfd", "-o", mount_opts, NULL, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct fuse_session *se;
+
+	snprintf(mount_opts, sizeof(mount_opts),
+		 "default_permissions,fsname=fusebpf,subtype=fusebpf%s",
+		 geteuid() == 0 ? ",allow_other" : "");
+	if (d->opts.debug) {
+		argv[3] = "-d";
+		args.argc = 4;
+	}
+	ops_entry_fill(&ops);
+	ops_file_fill(&ops);
+	ops_dir_fill(&ops);
+	ops_xattr_fill(&ops);
+	ops_locks_fill(&ops);
+	se = fuse_session_new(&args, &ops, sizeof(ops), d);
+	fuse_opt_free_args(&args);
+	return se;
+}
