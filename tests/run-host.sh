@@ -1,0 +1,244 @@
+#!/bin/bash
+# Host test runner: the integration suites against the backing directory
+# itself (the reference) and against a fusebpfd mount in each host mode,
+# plus the unit tests. Builds nothing (make does). Needs root.
+#
+#   tests/run-host.sh [--mode reference|userspace|passthrough|all]...
+#                     [--suite unit|posix|integrity|handles|passthrough_proof|all]...
+#                     [--verbose] [--keep-logs]
+#
+# Scratch directories live under $FUSEBPF_TEST_DIR (default /tmp; ext4 here,
+# which reuses inode numbers quickly, as the handles suite wants). Every
+# mount and daemon started here is removed by a trap, also on failure or
+# Ctrl-C. Logs go to $BUILD/test-logs/. The last line is the sum over all
+# suites and modes: "N passed, N failed"; exit status 1 on any failure.
+set -u
+
+BUILD=${BUILD:-build}
+TESTDIR=${FUSEBPF_TEST_DIR:-/tmp}
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-300}
+MODES=()
+SUITES=()
+VERBOSE=0
+
+usage() {
+	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--mode) [ $# -ge 2 ] || usage; MODES+=("$2"); shift 2 ;;
+	--suite) [ $# -ge 2 ] || usage; SUITES+=("$2"); shift 2 ;;
+	-v|--verbose) VERBOSE=1; shift ;;
+	-h|--help) usage ;;
+	*) echo "run-host: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+[ ${#MODES[@]} -eq 0 ] && MODES=(all)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(all)
+for m in "${MODES[@]}"; do
+	case "$m" in reference|userspace|passthrough|all) ;;
+	*) echo "run-host: unknown mode '$m'" >&2; exit 2 ;; esac
+done
+for s in "${SUITES[@]}"; do
+	case "$s" in unit|posix|integrity|handles|passthrough_proof|all) ;;
+	*) echo "run-host: unknown suite '$s'" >&2; exit 2 ;; esac
+done
+[ " ${MODES[*]} " = " all " ] && MODES=(reference userspace passthrough)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run-host: must run as root (FUSE mounts with allow_other, uid switches, drop_caches)" >&2
+	exit 2
+fi
+INT="$BUILD/tests/integration"
+NEED=("$INT/posix_suite" "$INT/integrity")
+[ " ${MODES[*]} " != " reference " ] &&
+	NEED+=("$BUILD/fusebpfd" "$INT/handles" "$INT/passthrough_proof")
+for bin in "${NEED[@]}"; do
+	if [ ! -x "$bin" ]; then
+		echo "run-host: $bin missing: run make first" >&2
+		exit 2
+	fi
+done
+
+want_suite() {
+	local s
+	for s in "${SUITES[@]}"; do
+		[ "$s" = all ] || [ "$s" = "$1" ] && return 0
+	done
+	return 1
+}
+
+LOGDIR="$BUILD/test-logs"
+mkdir -p "$LOGDIR"
+SCRATCH=$(mktemp -d "$TESTDIR/fusebpf-test.XXXXXX") || exit 2
+chmod 755 "$SCRATCH"	# the posix suite's uid 1000/2000 checks walk into it
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+MOUNTS=()		# mountpoints this run created
+declare -A DAEMON_PID	# mountpoint -> daemon pid
+
+# pid of the fusebpfd serving a mountpoint: its instance info, else pgrep.
+daemon_pid_of() {
+	local mnt=$1 info pid
+	for info in /run/fusebpf/*/info; do
+		[ -f "$info" ] || continue
+		if grep -qx "mountpoint=$mnt" "$info"; then
+			pid=$(sed -n 's/^pid=//p' "$info")
+			[ -n "$pid" ] && { echo "$pid"; return; }
+		fi
+	done
+	pgrep -f "fusebpfd .* $mnt( |\$)" | head -n1
+}
+
+stop_mount() {
+	local mnt=$1 pid=${DAEMON_PID[$1]:-}
+	[ -n "$pid" ] || pid=$(daemon_pid_of "$mnt")
+	if mountpoint -q "$mnt"; then
+		umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+	fi
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	mountpoint -q "$mnt" && umount -l "$mnt" 2>/dev/null
+}
+
+SUITE_PID=
+cleanup() {
+	local mnt
+	trap - EXIT INT TERM
+	# timeout passes the TERM on to the suite it runs
+	[ -n "$SUITE_PID" ] && kill -TERM "$SUITE_PID" 2>/dev/null && wait "$SUITE_PID"
+	for mnt in "${MOUNTS[@]}"; do
+		stop_mount "$mnt"
+	done
+	rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'echo "run-host: interrupted" >&2; cleanup; exit 130' INT TERM
+
+# Adds a result line to the totals: record LABEL PASSED FAILED
+record() {
+	printf '%-34s %s passed, %s failed\n' "$1" "$2" "$3"
+	TOTAL_PASS=$((TOTAL_PASS + $2))
+	TOTAL_FAIL=$((TOTAL_FAIL + $3))
+}
+
+# Runs one suite program, reads its closing "N passed, N failed" line.
+# A crash, timeout or missing summary counts as one failure.
+run_suite() {
+	local label=$1; shift
+	local log="$LOGDIR/${label//[^a-zA-Z0-9_.-]/_}.log" rc last p f
+	local start=$SECONDS
+	# in the background, so that a signal to this script runs the trap now
+	timeout -k 10 "$SUITE_TIMEOUT" "$@" >"$log" 2>&1 &
+	SUITE_PID=$!
+	wait "$SUITE_PID"
+	rc=$?
+	SUITE_PID=
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+	if [ -n "$last" ]; then
+		p=${last%% passed*}
+		f=${last#*, }; f=${f%% failed}
+	else
+		p=0; f=0
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1	# it died, timed out, or exited non-zero without saying why
+		echo "not ok - $label: exit status $rc without a failed check (timeout is ${SUITE_TIMEOUT}s)" >>"$log"
+	fi
+	if [ "$VERBOSE" = 1 ]; then
+		sed "s/^/    /" "$log"
+	else
+		grep -E '^not ok|^fatal|SKIP' "$log" | sed "s/^/    /"
+		[ "$rc" -ne 0 ] && [ -z "$last" ] && tail -n 5 "$log" | sed "s/^/    /"
+	fi
+	record "$label ($((SECONDS - start))s)" "$p" "$f"
+}
+
+# Records a single check done by this script.
+check() {
+	local label=$1; shift
+	if "$@"; then
+		record "$label" 1 0
+	else
+		echo "    not ok - $label"
+		record "$label" 0 1
+	fi
+}
+
+run_unit_tests() {
+	local t
+	for t in "$BUILD"/tests/unit/*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		run_suite "unit/$(basename "$t")" "$t"
+	done
+}
+
+run_reference() {
+	local back="$SCRATCH/reference"
+	mkdir -p "$back" && chmod 755 "$back"
+	echo "== reference: the backing filesystem itself ($back)"
+	want_suite posix && run_suite "reference/posix" "$INT/posix_suite" "$back"
+	want_suite integrity && run_suite "reference/integrity" "$INT/integrity" "$back"
+}
+
+daemon_gone() {
+	local pid=$1
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+run_mode() {
+	local mode=$1 back="$SCRATCH/$mode-backing" mnt="$SCRATCH/$mode-mnt"
+	local ref="$SCRATCH/$mode-ref" pid out
+	mkdir -p "$back" "$mnt" "$ref" && chmod 755 "$back" "$mnt" "$ref"
+	echo "== mode $mode: $BUILD/fusebpfd $back $mnt -o mode=$mode"
+	MOUNTS+=("$mnt")
+	if ! out=$("$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode" 2>&1) ||
+	   ! mountpoint -q "$mnt"; then
+		echo "    not ok - mount in mode $mode: $out"
+		record "$mode/mount" 0 1
+		return
+	fi
+	pid=$(daemon_pid_of "$mnt")
+	DAEMON_PID[$mnt]=$pid
+	check "$mode/mount (daemon pid ${pid:-?})" test -n "$pid"
+
+	want_suite posix && run_suite "$mode/posix" "$INT/posix_suite" "$mnt" \
+		--reference "$ref" --backing "$back"
+	want_suite integrity && run_suite "$mode/integrity" "$INT/integrity" "$mnt" \
+		--backing "$back"
+	want_suite handles && run_suite "$mode/handles" "$INT/handles" "$mnt" "$back"
+	want_suite passthrough_proof && run_suite "$mode/passthrough_proof" \
+		"$INT/passthrough_proof" "$mnt" --expect "$mode"
+
+	# a clean unmount ends the daemon and leaves nothing behind
+	check "$mode/umount" umount "$mnt"
+	if [ -n "$pid" ]; then
+		check "$mode/daemon exited after umount" daemon_gone "$pid"
+	fi
+	stop_mount "$mnt"
+}
+
+echo "fusebpf host tests: modes ${MODES[*]}, suites ${SUITES[*]}, scratch $SCRATCH, logs $LOGDIR"
+want_suite unit && run_unit_tests
+for mode in "${MODES[@]}"; do
+	case "$mode" in
+	reference) run_reference ;;
+	*) run_mode "$mode" ;;
+	esac
+done
+
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" -eq 0 ]
