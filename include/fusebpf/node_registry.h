@@ -6,8 +6,10 @@
  * which include the inode generation, so a reused inode number gives a new
  * key) or, where the filesystem has no handles, st_dev + st_ino (a
  * fallback node lives only while its O_PATH fd pins the inode). Nodeids
- * come from a 64-bit counter and are never reused, so a (nodeid, generation) pair can never name two backing inodes;
- * generation is constant.
+ * come from a 64-bit counter and are never reused, so a (nodeid,
+ * generation) pair can never name two backing inodes. The generation is
+ * random per node (fixed for its life): a guessed or corrupted export
+ * handle (nodeid, generation) then does not name another live node either.
  *
  * When the kernel forgets a node, a handle-keyed node is *retired*, not
  * freed: it stays findable by nodeid (export handles: LOOKUP "." after
@@ -43,6 +45,8 @@ struct fusebpf_node_key {
 
 struct fusebpf_node {
 	uint64_t nodeid;
+	uint32_t generation;	/* random, nonzero; 0 for an explicit nodeid
+				   (the root, as the kernel's root inode) */
 	uint64_t nlookup;	/* kernel references; 0 = retired */
 	struct fusebpf_node_key key;
 	struct fusebpf_node *id_next;	/* hash chains */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "fusebpf/node_registry.h"
 
@@ -190,11 +191,22 @@ static void unlink_node(struct fusebpf_node_registry *reg,
 	reg->count--;
 }
 
+static uint32_t random_generation(void)
+{
+	uint32_t gen = 0;
+
+	while (gen == 0)
+		if (getrandom(&gen, sizeof(gen), 0) != sizeof(gen))
+			gen = 0;	/* EINTR: try again */
+	return gen;
+}
+
 int fusebpf_registry_insert(struct fusebpf_node_registry *reg,
 			    struct fusebpf_node *node, uint64_t nodeid)
 {
 	maybe_grow(reg);
 	node->nodeid = nodeid ? nodeid : reg->next_nodeid++;
+	node->generation = nodeid ? 0 : random_generation();
 	node->nlookup = 0;
 	node->lru_prev = node->lru_next = NULL;
 	link_node(reg, node);

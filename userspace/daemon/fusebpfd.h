@@ -22,6 +22,9 @@ struct inode {
 	int fd;				/* O_PATH; -1 while retired */
 	mode_t type;			/* S_IFMT bits */
 	bool served;			/* in a subtree the daemon serves */
+	/* non-directories: where we last saw it, to reopen it by handle */
+	uint64_t parent_id;
+	char *name;
 	char *served_relpath;		/* set on ancestors of served subtrees */
 	/* passthrough (mode passthrough), under the table lock */
 	int32_t backing_id;		/* 0: none registered */
@@ -100,6 +103,8 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 int inode_lookup_self(struct daemon *d, fuse_ino_t ino,
 		      struct fuse_entry_param *e, struct inode **out);
 void inode_forget(struct daemon *d, fuse_ino_t ino, uint64_t nlookup);
+/* @name in @dir was renamed/linked there: remember it as its place */
+void inode_moved(struct daemon *d, struct inode *dir, const char *name);
 int inode_stat(struct inode *inode, struct stat *st);
 /* "/proc/self/fd/N" of the O_PATH fd, to reach path-only syscalls */
 void inode_proc_path(const struct inode *inode, char *buf, size_t len);

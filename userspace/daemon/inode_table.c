@@ -34,6 +34,7 @@ static void release_inode(struct fusebpf_node *node, void *data)
 
 	(void)data;
 	free(inode->served_relpath);
+	free(inode->name);
 	free(inode);
 }
 
@@ -116,12 +117,28 @@ static void set_served(struct daemon *d, struct inode *parent,
 	}
 }
 
+static void set_place(struct inode *inode, struct inode *parent,
+		      const char *name)
+{
+	char *copy;
+
+	if (inode->parent_id == parent->node.nodeid && inode->name &&
+	    !strcmp(inode->name, name))
+		return;
+	copy = strdup(name);
+	if (!copy)
+		return;	/* keeps the old place: a reopen may then be ESTALE */
+	free(inode->name);
+	inode->name = copy;
+	inode->parent_id = parent->node.nodeid;
+}
+
 static void fill_entry(struct daemon *d, struct inode *inode,
 		       const struct stat *st, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = inode->node.nodeid;
-	e->generation = 0;	/* nodeids are never reused */
+	e->generation = inode->node.generation;
 	e->attr = *st;
 	e->attr_timeout = d->timeout;
 	e->entry_timeout = d->timeout;
@@ -182,8 +199,11 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 	}
 	pthread_mutex_lock(&d->table.lock);
 	ret = attach_locked(d, fd, &st, &key, &inode);
-	if (!ret && strcmp(name, ".") && inode != d->table.root)
+	if (!ret && strcmp(name, ".") && inode != d->table.root) {
 		set_served(d, parent, inode, name);
+		if (!S_ISDIR(inode->type))
+			set_place(inode, parent, name);
+	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
 		return ret;
@@ -191,22 +211,6 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 	if (out)
 		*out = inode;
 	return 0;
-}
-
-/* A non-directory is inside BACKING when its path is, and not deleted. */
-static bool file_within_root(struct daemon *d, int fd)
-{
-	char proc[64], path[PATH_MAX];
-	size_t blen = strlen(d->backing);
-	ssize_t n;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, path, sizeof(path) - 1);
-	if (n < 0)
-		return false;
-	path[n] = '\0';
-	return !strncmp(path, d->backing, blen) && path[blen] == '/' &&
-	       !strstr(path, " (deleted)");
 }
 
 /* A directory is inside BACKING when ".." leads to it. */
@@ -240,19 +244,15 @@ static bool dir_within_root(struct daemon *d, int fd)
 	return inside;
 }
 
-/*
- * Reopens a retired handle-keyed inode. The handle came from our own
- * lookups, but the file may have moved out of BACKING since: anything not
- * provably inside BACKING is ESTALE.
- */
-static int reopen_retired(struct daemon *d, struct inode *inode)
+/* Opens a handle-keyed inode by handle; -ESTALE if it is gone. */
+static int open_handle(struct daemon *d, const struct inode *inode,
+		       struct stat *st)
 {
 	struct {
 		struct file_handle fh;
 		unsigned char bytes[MAX_HANDLE_SZ];
 	} h;
 	const struct fusebpf_node_key *key = &inode->node.key;
-	struct stat st;
 	int32_t type;
 	int fd;
 
@@ -265,15 +265,97 @@ static int reopen_retired(struct daemon *d, struct inode *inode)
 	fd = open_by_handle_at(d->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -ESTALE;
-	if (fstat(fd, &st) || st.st_dev != d->root_dev ||
-	    (st.st_mode & S_IFMT) != inode->type ||
-	    !(S_ISDIR(st.st_mode) ? dir_within_root(d, fd) :
-				    file_within_root(d, fd))) {
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ||
+	    st->st_dev != d->root_dev || (st->st_mode & S_IFMT) != inode->type) {
 		close(fd);
 		return -ESTALE;
 	}
+	return fd;
+}
+
+/* A directory, proven inside BACKING by its ".." chain. */
+static int reopen_dir(struct daemon *d, const struct inode *inode)
+{
+	struct stat st;
+	int fd = open_handle(d, inode, &st);
+
+	if (fd >= 0 && !dir_within_root(d, fd)) {
+		close(fd);
+		fd = -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * A non-directory has no ".." to prove where it is (and opened by handle
+ * it may be a disconnected dentry): it is reopened by the name it had in
+ * its directory, which must still hold the very same file.
+ */
+static int reopen_by_place(struct daemon *d, const struct inode *inode)
+{
+	struct inode *dir = (struct inode *)
+		fusebpf_registry_find_id(&d->table.reg, inode->parent_id);
+	struct fusebpf_node_key key;
+	int dirfd, fd, ret;
+	struct stat st;
+
+	if (!dir || !inode->name)
+		return -ESTALE;
+	dirfd = dir->fd >= 0 ? dir->fd : reopen_dir(d, dir);
+	if (dirfd < 0)
+		return -ESTALE;
+	fd = openat(dirfd, inode->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd != dir->fd)
+		close(dirfd);
+	if (fd < 0)
+		return -ESTALE;
+	ret = inode_stat_fd(fd, &st);
+	if (!ret)
+		ret = make_key(d, fd, &st, &key);
+	if (ret || key.kind != inode->node.key.kind ||
+	    key.len != inode->node.key.len ||
+	    memcmp(key.data, inode->node.key.data, key.len)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * Reopens a retired handle-keyed inode. The handle came from our own
+ * lookups, but the file may have moved out of BACKING since: anything not
+ * provably inside BACKING is ESTALE.
+ */
+static int reopen_retired(struct daemon *d, struct inode *inode)
+{
+	int fd = S_ISDIR(inode->type) ? reopen_dir(d, inode) :
+					reopen_by_place(d, inode);
+
+	if (fd < 0)
+		return fd;
 	inode->fd = fd;
 	return 0;
+}
+
+void inode_moved(struct daemon *d, struct inode *dir, const char *name)
+{
+	struct fusebpf_node_key key;
+	struct inode *inode;
+	struct stat st;
+	int fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (!inode_stat_fd(fd, &st) && !S_ISDIR(st.st_mode) &&
+	    !make_key(d, fd, &st, &key)) {
+		pthread_mutex_lock(&d->table.lock);
+		inode = (struct inode *)fusebpf_registry_find_key(&d->table.reg,
+								  &key);
+		if (inode)
+			set_place(inode, dir, name);
+		pthread_mutex_unlock(&d->table.lock);
+	}
+	close(fd);
 }
 
 int inode_lookup_self(struct daemon *d, fuse_ino_t ino,

@@ -10,7 +10,9 @@
  * processes locking the backing file directly see them too. Closing any fd
  * releases all of a process's locks on the file: the kernel then sends
  * FLUSH with that lock owner and the description is closed.
- * Known gap: F_GETLK reports l_pid 0 for a conflicting lock.
+ * OFD locks have no pid: F_GETLK reports the pid that last locked through
+ * the owner holding the conflicting lock (0 for a lock taken directly on
+ * the backing file).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 
 struct lock_owner {
 	uint64_t owner;
+	pid_t pid;		/* of the last SETLK through this owner */
 	int fd;
 	struct lock_owner *next;
 };
@@ -39,9 +42,12 @@ static int open_for_locks(struct inode *inode)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A dup of @owner's description, created when @create; -errno if none. */
+/*
+ * A dup of @owner's description, created when @create; -errno if none.
+ * @pid > 0 is recorded as the owner's pid.
+ */
 static int owner_fd(struct daemon *d, struct inode *inode, uint64_t owner,
-		    bool create)
+		    bool create, pid_t pid)
 {
 	struct lock_owner *lo;
 	int fd = -ENOENT;
@@ -64,6 +70,8 @@ static int owner_fd(struct daemon *d, struct inode *inode, uint64_t owner,
 		}
 	}
 	if (lo) {
+		if (pid > 0)
+			lo->pid = pid;
 		fd = fcntl(lo->fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			fd = -errno;
@@ -103,16 +111,43 @@ void locks_drop_all(struct inode *inode)
 	}
 }
 
+/*
+ * The holder of @conflict is an owner that does not see it from its own
+ * description (a description never conflicts with itself).
+ */
+static pid_t holder_pid(struct daemon *d, struct inode *inode,
+			uint64_t requester, const struct flock *conflict)
+{
+	struct lock_owner *lo;
+	pid_t pid = 0;
+
+	pthread_mutex_lock(&d->table.lock);
+	for (lo = inode->lock_owners; lo && !pid; lo = lo->next) {
+		struct flock probe = *conflict;
+
+		if (lo->owner == requester)
+			continue;
+		probe.l_pid = 0;
+		if (fcntl(lo->fd, F_OFD_GETLK, &probe) == 0 &&
+		    (probe.l_type == F_UNLCK ||
+		     probe.l_start != conflict->l_start ||
+		     probe.l_len != conflict->l_len ||
+		     probe.l_type != conflict->l_type))
+			pid = lo->pid;
+	}
+	pthread_mutex_unlock(&d->table.lock);
+	return pid;
+}
+
 static void op_getlk(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi, struct flock *lock)
 {
 	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
 	struct daemon *d = req_daemon(req);
-	int fd = owner_fd(d, of->inode, fi->lock_owner, false);
-	bool own = fd >= 0;
+	int fd = owner_fd(d, of->inode, fi->lock_owner, false, 0);
 
 	(void)ino;
-	if (!own)
+	if (fd < 0)
 		fd = open_for_locks(of->inode);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
@@ -123,7 +158,8 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, errno);
 	} else {
 		if (lock->l_type != F_UNLCK)
-			lock->l_pid = 0;
+			lock->l_pid = holder_pid(d, of->inode, fi->lock_owner,
+						 lock);
 		fuse_reply_lock(req, lock);
 	}
 	close(fd);
@@ -135,7 +171,7 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino,
 	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
 	struct daemon *d = req_daemon(req);
 	int fd = owner_fd(d, of->inode, fi->lock_owner,
-			  lock->l_type != F_UNLCK);
+			  lock->l_type != F_UNLCK, lock->l_pid);
 
 	(void)ino;
 	if (fd == -ENOENT) {	/* unlocking with no locks held */

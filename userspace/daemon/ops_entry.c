@@ -317,10 +317,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (!newdir)
 		return;
-	if (renameat2(dir->fd, name, newdir->fd, newname, flags))
+	if (renameat2(dir->fd, name, newdir->fd, newname, flags)) {
 		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+		return;
+	}
+	inode_moved(req_daemon(req), newdir, newname);
+	if (flags & RENAME_EXCHANGE)
+		inode_moved(req_daemon(req), dir, name);
+	fuse_reply_err(req, 0);
 }
 
 /*

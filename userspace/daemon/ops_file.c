@@ -52,6 +52,14 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 		pthread_mutex_lock(&d->table.lock);
 		inode->cached_opens++;
 		pthread_mutex_unlock(&d->table.lock);
+		/*
+		 * Close-to-open consistency with the backing file: the kernel
+		 * drops cached pages on open (no keep_cache), but would trust
+		 * a cached size; make it fetch the attributes again.
+		 */
+		if (!e)
+			fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
+							 -1, 0);
 	}
 	fi->fh = (uintptr_t)of;
 	fi->noflush = 0;
@@ -75,6 +83,18 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	}
 }
 
+/*
+ * Flags of the daemon's backing fd. O_DIRECT opens served by the daemon
+ * are replied with direct_io (no page cache in the FUSE mount), but the
+ * backing fd is buffered: libfuse's request buffers are not aligned as
+ * O_DIRECT needs. Passthrough opens are unaffected: the kernel opens its
+ * own backing file with the caller's flags.
+ */
+static int backing_flags(int flags)
+{
+	return (flags & ~(O_NOFOLLOW | O_DIRECT)) | O_CLOEXEC;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *inode = inode_get(req_daemon(req), ino);
@@ -86,8 +106,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	inode_proc_path(inode, proc, sizeof(proc));
-	fd = open(proc, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) |
-			O_CLOEXEC);
+	fd = open(proc, backing_flags(fi->flags) & ~(O_CREAT | O_EXCL));
 	if (fd < 0)
 		fuse_reply_err(req, errno);
 	else
@@ -99,7 +118,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct daemon *d = req_daemon(req);
 	struct inode *dir = inode_get(d, parent), *inode;
-	int flags = (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC;
+	int flags = backing_flags(fi->flags);
 	struct fuse_entry_param e;
 	bool created = true;
 	int fd, ret;
