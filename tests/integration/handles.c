@@ -44,7 +44,7 @@ struct fh {
 static char mnt[PATH_MAX / 2], back[PATH_MAX / 2];
 static char mwork[PATH_MAX], bwork[PATH_MAX];	/* MOUNT/BACKING handles.<pid> */
 static int mount_fd = -1;
-static long reuse_tries = 5000;
+static long reuse_tries = 2000;
 
 #define M(name) tl_path("%s/%s", mwork, name)
 #define B(name) tl_path("%s/%s", bwork, name)
@@ -443,6 +443,68 @@ static void test_reuse_open_fd(void)
 	close(old_fd);
 }
 
+/*
+ * The seed-000/001 case: a handle outlives the kernel's inode. Once the
+ * kernel forgot the inode (drop_caches) the daemon may release the backing
+ * inode, whose number the backing fs then hands to a new file. The old
+ * handle must then be stale, not an alias of the new file.
+ */
+static void test_reuse_after_forget(void)
+{
+	struct fh old_fh, new_fh;
+	char newname[64], want[64];
+	struct stat bst;
+	int found, fd;
+
+	tl_write_file(M("forgotten"), "FORGOTTEN", 9, 0644);
+	if (lstat(B("forgotten"), &bst) || get_handle(M("forgotten"), &old_fh)) {
+		tl_fail("inode reuse (after forget)", "setup: %s",
+			tl_errname(errno));
+		return;
+	}
+	unlink(M("forgotten"));
+	tl_drop_caches();
+	found = create_until_reuse(bst.st_ino, "g");
+	if (found < 0) {
+		tl_skip("inode reuse (after forget)",
+			"backing fs did not reuse inode %ju within %ld creates",
+			(uintmax_t)bst.st_ino, reuse_tries);
+		return;
+	}
+	printf("# backing inode %ju reused after %d creates\n",
+	       (uintmax_t)bst.st_ino, found + 1);
+	snprintf(newname, sizeof(newname), "g%d", found);
+	snprintf(want, sizeof(want), "NEW-g%d", found);
+	tl_check("after forget: new file reads its own content",
+		 tl_file_equals(M(newname), want), "content differs");
+	if (get_handle(M(newname), &new_fh))
+		tl_fail("after forget: new file handle", "%s", tl_errname(errno));
+	else
+		tl_check("after forget: old and new (nodeid, generation) differ",
+			 !same_handle(&old_fh, &new_fh), "same handle");
+	for (int round = 0; round < 2; round++) {
+		fd = open_handle(&old_fh, O_RDONLY);
+		tl_check(round ? "old handle never opens the new file (cached)" :
+				 "old handle never opens the new file",
+			 fd < 0 || !fd_content_is(fd, want), "it does");
+		tl_check_errno(round ? "old handle: ESTALE (new file cached)" :
+				       "old handle: ESTALE",
+			       fd < 0 ? -fd : 0, ESTALE);
+		if (fd >= 0)
+			close(fd);
+		/* second round: the new file's inode is in the kernel's cache */
+		fd = open(M(newname), O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		tl_drop_caches();
+		fd = open(M(newname), O_RDONLY);
+		if (round == 0 && fd >= 0) {
+			fd_content_is(fd, want);
+			close(fd);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct stat st;
@@ -487,6 +549,7 @@ int main(int argc, char **argv)
 	test_outside_root();
 	test_reuse_dentry();
 	test_reuse_open_fd();
+	test_reuse_after_forget();
 
 	close(mount_fd);
 	tl_rm_rf(mwork);
