@@ -221,8 +221,11 @@ static int run(struct daemon *d)
 		goto out_unmount;
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, MAX_THREADS);
-	ret = fuse_session_loop_mt(d->se, cfg) ? 1 : 0;
+	/* > 0: the signal that ended it (a clean exit); < 0: -errno */
+	ret = fuse_session_loop_mt(d->se, cfg) < 0 ? 1 : 0;
 	pthread_join(startup, NULL);
+	/* unpublish before unmounting: the instance name becomes free */
+	runtime_remove(d);
 	if (startup_failed)
 		ret = 1;
 out_unmount:

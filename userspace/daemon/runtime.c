@@ -96,29 +96,52 @@ static int mount_dev(const char *mountpoint, dev_t *dev)
 	return found;
 }
 
-/* A leftover directory of an instance that is gone may be replaced. */
-static bool instance_running(const char *dir)
+/* pid recorded in @dir/info, or 0 */
+static pid_t instance_pid(const char *dir)
 {
 	char path[FILE_PATH_MAX], line[64];
-	bool running = false;
+	pid_t pid = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/info", dir);
 	f = fopen(path, "re");
 	if (!f)
-		return false;
+		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "pid=", 4) && kill(atoi(line + 4), 0) == 0)
-			running = true;
+		if (!strncmp(line, "pid=", 4))
+			pid = atoi(line + 4);
 	fclose(f);
-	return running;
+	return pid;
 }
 
+static int write_info(struct daemon *d)
+{
+	char path[FILE_PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/info", run_dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "pid=%d\nmode=%s\nbacking=%s\nmountpoint=%s\ninstance=%s\n",
+		getpid(), fusebpf_mode_name(d->mode), d->backing, d->mountpoint,
+		d->instance);
+	return fclose(f) ? -errno : 0;
+}
+
+/*
+ * Publishes the complete .starting directory under the instance name with
+ * one rename. A default name is the connection id of a live mount, so a
+ * directory already there belongs to a mount that is gone (its daemon may
+ * not have cleaned up yet: it only removes a directory holding its own
+ * pid) and is replaced. An explicit name in use by a live daemon is an
+ * error.
+ */
 int runtime_publish(struct daemon *d)
 {
-	char dir[PATH_MAX], path[FILE_PATH_MAX], tmp[FILE_PATH_MAX];
+	char dir[PATH_MAX];
 	dev_t dev = 0;
-	FILE *f;
+	pid_t owner;
 	int ret;
 
 	if (!d->opts.instance[0]) {
@@ -133,9 +156,16 @@ int runtime_publish(struct daemon *d)
 		snprintf(d->instance, sizeof(d->instance), "%s",
 			 d->opts.instance);
 	}
+	ret = write_info(d);
+	if (ret) {
+		log_error("cannot write %s/info: %s", run_dir, strerror(-ret));
+		return ret;
+	}
 	snprintf(dir, sizeof(dir), FUSEBPF_RUN_DIR "/%s", d->instance);
-	if (instance_running(dir)) {
-		log_error("instance %s is already running", d->instance);
+	owner = instance_pid(dir);
+	if (d->opts.instance[0] && owner > 0 && kill(owner, 0) == 0) {
+		log_error("instance %s is already running (pid %d)",
+			  d->instance, owner);
 		return -EEXIST;
 	}
 	remove_dir(dir);
@@ -145,16 +175,6 @@ int runtime_publish(struct daemon *d)
 		return ret;
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s", dir);
-	snprintf(tmp, sizeof(tmp), "%s/.info", dir);
-	snprintf(path, sizeof(path), "%s/info", dir);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "pid=%d\nmode=%s\nbacking=%s\nmountpoint=%s\ninstance=%s\n",
-		getpid(), fusebpf_mode_name(d->mode), d->backing, d->mountpoint,
-		d->instance);
-	if (fclose(f) || rename(tmp, path))
-		return -errno;
 	return 0;
 }
 
@@ -163,7 +183,8 @@ void runtime_remove(struct daemon *d)
 	if (d->stats)
 		munmap(d->stats, sizeof(*d->stats));
 	d->stats = NULL;
-	if (run_dir[0])
+	if (run_dir[0] && (strstr(run_dir, "/.starting-") ||
+			   instance_pid(run_dir) == getpid()))
 		remove_dir(run_dir);
 	run_dir[0] = '\0';
 }
