@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -165,6 +166,36 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino,
 	close(fd);
 }
 
+/*
+ * A caller blocked in F_SETLKW that gets a signal makes the kernel send
+ * INTERRUPT; it then waits for our reply (uninterruptibly if the signal
+ * was fatal). The waiting worker thread is woken with SIGINTERRUPT, whose
+ * handler does nothing but make fcntl() return EINTR.
+ */
+#define SIGINTERRUPT SIGUSR1
+
+static void on_sig_interrupt(int sig)
+{
+	(void)sig;
+}
+
+static void interrupt_waiter(fuse_req_t req, void *data)
+{
+	(void)req;
+	pthread_kill(*(pthread_t *)data, SIGINTERRUPT);
+}
+
+static int wait_for_lock(fuse_req_t req, int fd, struct flock *lock)
+{
+	pthread_t self = pthread_self();
+	int ret;
+
+	fuse_req_interrupt_func(req, interrupt_waiter, &self);
+	ret = fcntl(fd, F_OFD_SETLKW, lock) ? errno : 0;
+	fuse_req_interrupt_func(req, NULL, NULL);
+	return ret;
+}
+
 static void op_setlk(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi, struct flock *lock, int sleep)
 {
@@ -183,13 +214,20 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	lock->l_pid = 0;
-	fuse_reply_err(req, fcntl(fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK,
-				  lock) ? errno : 0);
+	if (sleep)
+		fuse_reply_err(req, wait_for_lock(req, fd, lock));
+	else
+		fuse_reply_err(req, fcntl(fd, F_OFD_SETLK, lock) ? errno : 0);
 	close(fd);
 }
 
 void ops_locks_fill(struct fuse_lowlevel_ops *ops)
 {
+	struct sigaction sa = { .sa_handler = on_sig_interrupt };
+
+	/* no SA_RESTART: the blocked fcntl() must return EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINTERRUPT, &sa, NULL);
 	ops->getlk = op_getlk;
 	ops->setlk = op_setlk;
 }
