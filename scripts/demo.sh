@@ -120,20 +120,29 @@ walk() {
 	echo "  ${BOLD}app1 cleans up${RESET}"
 	step app1 ok     "rm Download/report-final.txt && rm -r $d1/cache"
 	[ $STEP_FAILURES -eq 0 ] || echo "  ${RED}$STEP_FAILURES step(s) did not give the expected result${RESET}"
-	exit $((STEP_FAILURES > 100 ? 100 : STEP_FAILURES))
 }
 
-# Bulk data: app1 reads a video and writes a copy of it.
+# Bulk data: app1 reads a video and writes a copy of it with plain
+# read()/write() (cp would use copy_file_range, one request for the lot).
 bulk() {
 	WALK_MNT=$1
 	step app1 ok "cat DCIM/Camera/VID_20240101_120500.mp4 > /dev/null"
-	step app1 ok "cp DCIM/Camera/VID_20240101_120500.mp4 Download/VID_copy.mp4"
-	exit $((STEP_FAILURES > 100 ? 100 : STEP_FAILURES))
+	step app1 ok "dd if=DCIM/Camera/VID_20240101_120500.mp4 of=Download/VID_copy.mp4 bs=1M status=none"
 }
 
+# demo.sh --walk|--bulk MNT INSTANCE OUTDIR: one phase, as the command of
+# `fusebpfctl trace`. The daemon's counters are read inside the traced
+# window, by instance name (no request to the mount), so both counts cover
+# exactly the same requests.
 case ${1:-} in
---walk) walk "$2" ;;
---bulk) bulk "$2" ;;
+--walk|--bulk)
+	[ $# -eq 4 ] || die "internal: $1 MNT INSTANCE OUTDIR"
+	phase=${1#--}
+	"$CTL" stats "$3" --json > "$4/$phase.stats0.json" || die "fusebpfctl stats $3 failed"
+	"$phase" "$2"
+	"$CTL" stats "$3" --json > "$4/$phase.stats1.json" || die "fusebpfctl stats $3 failed"
+	exit $((STEP_FAILURES > 100 ? 100 : STEP_FAILURES))
+	;;
 esac
 
 MODE=${DEMO_MODE:-auto}
@@ -245,7 +254,7 @@ mkdir -p "$MNT"
 MOUNT_OPTS=()
 [ "$MODE" != auto ] && MOUNT_OPTS+=(-o "mode=$MODE")
 [ -n "$POLICY_FILE" ] && MOUNT_OPTS+=(-o "policy=$POLICY_FILE")
-echo "  \$ fusebpfd $BACKING $MNT ${MOUNT_OPTS[*]}"
+echo "  \$ fusebpfd $BACKING $MNT${MOUNT_OPTS[*]:+ ${MOUNT_OPTS[*]}}"
 "$FUSEBPFD" "$BACKING" "$MNT" "${MOUNT_OPTS[@]}" || die "fusebpfd failed to mount"
 mountpoint -q "$MNT" || die "fusebpfd returned but $MNT is not a mount point"
 [ "$(stat -f -c %T "$MNT")" = fuseblk ] || [ "$(stat -f -c %t "$MNT")" = 65735546 ] ||
@@ -278,15 +287,14 @@ daemon_counts() {
 	jq -r '.requests // {} | to_entries[] | "\(.key) \(if (.value|type)=="object" then .value.count // .value.received // 0 else .value end)"' "$1"
 }
 
-# traced PHASE MODE_ARG: runs `demo.sh --MODE_ARG MNT` under fusebpfctl
-# trace, with daemon stats snapshots around it.
+# traced PHASE: runs `demo.sh --PHASE ...` under fusebpfctl trace.
 traced() {
 	local phase=$1 rc
-	"$CTL" stats "$MNT" --json > "$WORK/$phase.stats0.json" || die "fusebpfctl stats failed"
-	"$CTL" trace "$MNT" --json --output "$WORK/$phase.trace.json" -- "$SELF" "--$phase" "$MNT"
+	"$CTL" trace "$MNT" --json --output "$WORK/$phase.trace.json" -- \
+		"$SELF" "--$phase" "$MNT" "$INSTANCE" "$WORK"
 	rc=$?
-	"$CTL" stats "$MNT" --json > "$WORK/$phase.stats1.json" || die "fusebpfctl stats failed"
 	[ -s "$WORK/$phase.trace.json" ] || die "fusebpfctl trace failed (exit $rc)"
+	[ -s "$WORK/$phase.stats1.json" ] || die "the $phase phase did not finish (exit $rc)"
 	return $rc
 }
 
@@ -333,8 +341,8 @@ section "4. What reached the daemon during the walk"
 report walk
 echo "  ${DIM}kernel sent: fuse tracepoints (fusebpfctl trace); daemon received:" \
 	"fusebpfctl stats delta.${RESET}"
-echo "  ${DIM}FORGET/INTERRUPT bypass the tracepoint; stats also count what other" \
-	"processes did meanwhile.${RESET}"
+echo "  ${DIM}FORGET/BATCH_FORGET/INTERRUPT bypass the tracepoint, so only the daemon" \
+	"counts them.${RESET}"
 
 # ---------------------------------------------------------------------------
 section "5. Bulk data: app1 reads a ${BULK_MIB} MiB video and copies it"
@@ -347,10 +355,12 @@ WRITES=$(op_count bulk WRITE)
 READ_BYTES=$(op_bytes bulk READ reply_bytes)
 WRITE_BYTES=$(op_bytes bulk WRITE sent_bytes)
 printf '  %-26s %12s %16s %18s\n' "" "app1 moved" "daemon requests" "bytes via daemon"
-printf '  %-26s %12s %16d %18s\n' "read (cat, then cp)" "$(mib $((2 * (BULK_MIB << 20))))" \
+printf '  %-26s %12s %16d %18s\n' "read (cat, then dd)" "$(mib $((2 * (BULK_MIB << 20))))" \
 	"$READS" "$(mib "$READ_BYTES")"
-printf '  %-26s %12s %16d %18s\n' "written (cp)" "$(mib $((BULK_MIB << 20)))" \
+printf '  %-26s %12s %16d %18s\n' "written (dd)" "$(mib $((BULK_MIB << 20)))" \
 	"$WRITES" "$(mib "$WRITE_BYTES")"
+printf '  all requests the kernel sent the daemon in this phase: %s\n' \
+	"$(jq -r '[.requests | to_entries[] | "\(.key) \(.value.sent)"] | join(", ")' "$WORK/bulk.trace.json")"
 if [ "$READS" -eq 0 ] && [ "$WRITES" -eq 0 ]; then
 	echo "  => all file data went through the kernel fast path, none through the daemon"
 else
@@ -360,8 +370,9 @@ if [ "$ACTIVE_MODE" != userspace ] && { [ "$READS" -ne 0 ] || [ "$WRITES" -ne 0 
 	echo "  ${RED}mode $ACTIVE_MODE should not send READ/WRITE to the daemon${RESET}"
 	BULK_RC=1
 fi
-jq -r 'to_entries[] | select(.key | test("passthrough|backing")) | "  daemon: \(.key) = \(.value)"' \
-	"$WORK/bulk.stats1.json" 2> /dev/null
+jq -r --slurpfile s0 "$WORK/bulk.stats0.json" 'to_entries[]
+	| select((.key | test("passthrough|backing")) and (.value | type) == "number")
+	| "  daemon \(.key): \(.value - ($s0[0][.key] // 0))"' "$WORK/bulk.stats1.json"
 
 # ---------------------------------------------------------------------------
 section "6. The backing tree afterwards (files are owned by the app that made them)"

@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "fusebpf/fuse_trace.h"
+#include "fusebpf/instance.h"
 #include "fuse_trace.skel.h"
 #include "trace.h"
 
@@ -56,32 +57,17 @@ struct trace_result {
 	int status;		/* command's exit status, -1 with --seconds */
 };
 
-/* Names as in include/uapi/linux/fuse.h, without the FUSE_ prefix. */
-static const char *const opcode_names[FUSE_TRACE_NR_SLOTS] = {
-	[1] = "LOOKUP",		[2] = "FORGET",		[3] = "GETATTR",
-	[4] = "SETATTR",	[5] = "READLINK",	[6] = "SYMLINK",
-	[8] = "MKNOD",		[9] = "MKDIR",		[10] = "UNLINK",
-	[11] = "RMDIR",		[12] = "RENAME",	[13] = "LINK",
-	[14] = "OPEN",		[15] = "READ",		[16] = "WRITE",
-	[17] = "STATFS",	[18] = "RELEASE",	[20] = "FSYNC",
-	[21] = "SETXATTR",	[22] = "GETXATTR",	[23] = "LISTXATTR",
-	[24] = "REMOVEXATTR",	[25] = "FLUSH",		[26] = "INIT",
-	[27] = "OPENDIR",	[28] = "READDIR",	[29] = "RELEASEDIR",
-	[30] = "FSYNCDIR",	[31] = "GETLK",		[32] = "SETLK",
-	[33] = "SETLKW",	[34] = "ACCESS",	[35] = "CREATE",
-	[36] = "INTERRUPT",	[37] = "BMAP",		[38] = "DESTROY",
-	[39] = "IOCTL",		[40] = "POLL",		[41] = "NOTIFY_REPLY",
-	[42] = "BATCH_FORGET",	[43] = "FALLOCATE",	[44] = "READDIRPLUS",
-	[45] = "RENAME2",	[46] = "LSEEK",		[47] = "COPY_FILE_RANGE",
-	[48] = "SETUPMAPPING",	[49] = "REMOVEMAPPING",	[50] = "SYNCFS",
-	[51] = "TMPFILE",	[52] = "STATX",
-	[FUSE_TRACE_OTHER] = "OTHER",
-};
-
+/* Opcode names shared with `fusebpfctl stats` (userspace/common/instance.c). */
 static const char *opcode_name(unsigned int slot, char *buf, size_t len)
 {
-	if (slot < FUSE_TRACE_NR_SLOTS && opcode_names[slot])
-		return opcode_names[slot];
+	const char *name = NULL;
+
+	if (slot == FUSE_TRACE_OTHER)
+		return "OTHER";
+	if (slot < FUSE_TRACE_OTHER)
+		name = fusebpf_opcode_name(slot);
+	if (name)
+		return name;
 	snprintf(buf, len, "OPCODE_%u", slot);
 	return buf;
 }
@@ -180,6 +166,38 @@ static int parse_trace_args(int argc, char **argv, struct trace_args *a)
 }
 
 /*
+ * Is the filesystem with this kernel device number a FUSE one? Read from
+ * /proc/self/mountinfo rather than statfs(), which would itself send the
+ * daemon a STATFS request that the trace then fails to see.
+ */
+static int is_fuse_dev(dev_t dev)
+{
+	char line[8192], want[32], fstype[256];
+	int found = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%u:%u", major(dev), minor(dev));
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		char devfield[32];
+		const char *sep;
+
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE ..." */
+		if (sscanf(line, "%*s %*s %31s", devfield) != 1 || strcmp(devfield, want))
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%255s", fstype) != 1)
+			continue;
+		found = !strcmp(fstype, "fuse") || !strcmp(fstype, "fuseblk") ||
+			!strncmp(fstype, "fuse.", 5);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
  * The tracepoints report fc->dev, the kernel dev_t of the mount's anonymous
  * superblock (MKDEV layout, 20-bit minor), which is what
  * /sys/fs/fuse/connections/ lists too.
@@ -188,12 +206,22 @@ static int fuse_connection_of(const char *path, __u32 *connection)
 {
 	struct statfs sfs;
 	struct stat st;
+	int fuse;
 
-	if (stat(path, &st) || statfs(path, &sfs)) {
+	if (stat(path, &st)) {
 		fprintf(stderr, "fusebpfctl trace: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (sfs.f_type != FUSE_SUPER_MAGIC) {
+	fuse = is_fuse_dev(st.st_dev);
+	if (fuse < 0) {
+		/* not in our mount namespace's table: ask the filesystem */
+		if (statfs(path, &sfs)) {
+			fprintf(stderr, "fusebpfctl trace: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		fuse = sfs.f_type == FUSE_SUPER_MAGIC;
+	}
+	if (!fuse) {
 		fprintf(stderr, "fusebpfctl trace: %s is not on a FUSE mount\n", path);
 		return -1;
 	}
@@ -410,8 +438,8 @@ static int trace_run(const struct trace_args *a, struct trace_result *r)
 		r->status = -1;
 		wait_seconds(a->seconds);
 	}
-	fuse_trace_bpf__detach(skel);
 	r->elapsed = now_seconds() - start;
+	fuse_trace_bpf__detach(skel);
 
 	err = read_maps(skel, r);
 	fuse_trace_bpf__destroy(skel);
