@@ -497,16 +497,16 @@ static void test_lookup_ext(struct conn *a, struct conn *b, struct conn *c,
 	/* A backed directory: its subtree is served in the kernel. */
 	e = ext_backing(FUSE_BPF_BACKING_SET, dir_id);
 	script(a, "good", S_IFDIR | 0755, &e, sizeof(e));
-	tl_check_call("lookup with a good extension", stat_err(tl_path("%s/good", a->mnt)), 0);
+	tl_check_errno("lookup with a good extension", stat_err(tl_path("%s/good", a->mnt)), 0);
 	before = requests(a);
-	tl_check_call("stat of a child of the backed dir",
+	tl_check_errno("stat of a child of the backed dir",
 		      stat_err(tl_path("%s/good/file", a->mnt)), 0);
 	tl_check("child content read from the backing file",
 		 tl_file_equals(tl_path("%s/good/file", a->mnt), "backing file\n"),
 		 "content differs");
-	tl_check_call("missing child of the backed dir: ENOENT",
+	tl_check_errno("missing child of the backed dir: ENOENT",
 		      stat_err(tl_path("%s/good/nope", a->mnt)), ENOENT);
-	tl_check_call("create in the backed dir",
+	tl_check_errno("create in the backed dir",
 		      tl_write_file(tl_path("%s/good/created", a->mnt), "new\n", 4, 0644), 0);
 	tl_check("created file is in the backing dir",
 		 tl_file_equals(tl_path("%s/created", back), "new\n"), "not there");
@@ -531,7 +531,7 @@ static void test_lookup_ext(struct conn *a, struct conn *b, struct conn *c,
 	/* Malformed extensions: the lookup fails with EIO, nothing attached. */
 	e = ext_backing(FUSE_BPF_BACKING_SET, 54321);
 	script(a, "unknown_id", S_IFDIR | 0755, &e, sizeof(e));
-	tl_check_call("extension with an unknown id: EIO",
+	tl_check_errno("extension with an unknown id: EIO",
 		      stat_err(tl_path("%s/unknown_id", a->mnt)), EIO);
 
 	/* An id only registered on connection B (ids are per connection). */
@@ -542,54 +542,54 @@ static void test_lookup_ext(struct conn *a, struct conn *b, struct conn *c,
 	check_id("register backing on connection B", other_id);
 	e = ext_backing(FUSE_BPF_BACKING_SET, other_id);
 	script(a, "other_conn", S_IFDIR | 0755, &e, sizeof(e));
-	tl_check_call("extension with an id of another connection: EIO",
+	tl_check_errno("extension with an id of another connection: EIO",
 		      stat_err(tl_path("%s/other_conn", a->mnt)), EIO);
 
 	e = ext_backing(FUSE_BPF_BACKING_SET, dir_id);
 	memcpy(raw, &e, sizeof(e));
 	script(a, "short", S_IFDIR | 0755, raw, sizeof(e) - 4);
-	tl_check_call("extension 4 bytes short: EIO",
+	tl_check_errno("extension 4 bytes short: EIO",
 		      stat_err(tl_path("%s/short", a->mnt)), EIO);
 	memset(raw + sizeof(e), 0, 8);
 	script(a, "long", S_IFDIR | 0755, raw, sizeof(e) + 8);
-	tl_check_call("extension 8 bytes long: EIO",
+	tl_check_errno("extension 8 bytes long: EIO",
 		      stat_err(tl_path("%s/long", a->mnt)), EIO);
 	script(a, "tiny", S_IFDIR | 0755, raw, 1);
-	tl_check_call("extension of 1 byte: EIO",
+	tl_check_errno("extension of 1 byte: EIO",
 		      stat_err(tl_path("%s/tiny", a->mnt)), EIO);
 
 	e = ext_backing(77, dir_id);
 	script(a, "bad_action", S_IFDIR | 0755, &e, sizeof(e));
-	tl_check_call("extension with an unknown backing action: EIO",
+	tl_check_errno("extension with an unknown backing action: EIO",
 		      stat_err(tl_path("%s/bad_action", a->mnt)), EIO);
 	e = ext_backing(FUSE_BPF_BACKING_SET, dir_id);
 	e.flags = 1U << 20;
 	script(a, "bad_flags", S_IFDIR | 0755, &e, sizeof(e));
-	tl_check_call("extension with an unknown flag: EIO",
+	tl_check_errno("extension with an unknown flag: EIO",
 		      stat_err(tl_path("%s/bad_flags", a->mnt)), EIO);
 	e = ext_backing(FUSE_BPF_BACKING_SET, dir_id);
 	e.reserved[1] = 1;
 	script(a, "bad_reserved", S_IFDIR | 0755, &e, sizeof(e));
-	tl_check_call("extension with reserved != 0: EIO",
+	tl_check_errno("extension with reserved != 0: EIO",
 		      stat_err(tl_path("%s/bad_reserved", a->mnt)), EIO);
 	e = ext_backing(FUSE_BPF_BACKING_SET, dir_id);
 	e.filter_action = 99;
 	script(a, "bad_filter", S_IFDIR | 0755, &e, sizeof(e));
-	tl_check_call("extension with an unknown filter action: EIO",
+	tl_check_errno("extension with an unknown filter action: EIO",
 		      stat_err(tl_path("%s/bad_filter", a->mnt)), EIO);
 
 	/* The failed lookups did not leave a half-attached inode around. */
-	tl_check_call("a failed name fails again (no cached entry)",
+	tl_check_errno("a failed name fails again (no cached entry)",
 		      stat_err(tl_path("%s/unknown_id", a->mnt)), EIO);
 
 	/* BACKING_NONE: a subtree served by the server as on any mount. */
 	e = ext_backing(FUSE_BPF_BACKING_NONE, 0);
 	script(a, "served", S_IFDIR | 0755, &e, sizeof(e));
 	script(a, "served_child", S_IFREG | 0644, NULL, 0);
-	tl_check_call("lookup of a BACKING_NONE dir",
+	tl_check_errno("lookup of a BACKING_NONE dir",
 		      stat_err(tl_path("%s/served", a->mnt)), 0);
 	lookups = ops_of(a, FUSE_LOOKUP);
-	tl_check_call("child of a BACKING_NONE dir comes from the server",
+	tl_check_errno("child of a BACKING_NONE dir comes from the server",
 		      stat_err(tl_path("%s/served/served_child", a->mnt)), 0);
 	tl_check("the child's LOOKUP reached the server",
 		 ops_of(a, FUSE_LOOKUP) == lookups + 1, "LOOKUP +%u",
@@ -601,9 +601,9 @@ static void test_lookup_ext(struct conn *a, struct conn *b, struct conn *c,
 	e = ext_backing(FUSE_BPF_BACKING_NONE, 0);
 	script(c, "ext", S_IFDIR | 0755, &e, sizeof(e));
 	script(c, "plain", S_IFDIR | 0755, NULL, 0);
-	tl_check_call("without FUSE_BPF, a plain lookup reply works",
+	tl_check_errno("without FUSE_BPF, a plain lookup reply works",
 		      stat_err(tl_path("%s/plain", c->mnt)), 0);
-	tl_check_call("without FUSE_BPF, a lookup reply with an extension: EIO",
+	tl_check_errno("without FUSE_BPF, a lookup reply with an extension: EIO",
 		      stat_err(tl_path("%s/ext", c->mnt)), EIO);
 }
 
@@ -639,11 +639,11 @@ static void test_root(struct conn *a, const char *back)
 
 	tl_check_call("ROOT_SET attaches the backing dir", root_set(a, id, 0), 0);
 	before = requests(a);
-	tl_check_call("backed root: stat of a backing file",
+	tl_check_errno("backed root: stat of a backing file",
 		      stat_err(tl_path("%s/rootfile", a->mnt)), 0);
 	tl_check("backed root: readdir lists the backing dir",
 		 dir_lists(a->mnt, "rootfile"), "rootfile not listed");
-	tl_check_call("backed root: mkdir",
+	tl_check_errno("backed root: mkdir",
 		      TL_ERR(mkdir(tl_path("%s/rootdir", a->mnt), 0755)), 0);
 	tl_check("backed root: mkdir made the backing dir",
 		 stat_err(tl_path("%s/rootdir", back)) == 0, "not in backing");
@@ -656,7 +656,7 @@ static void test_root(struct conn *a, const char *back)
 	before = ops_of(a, FUSE_LOOKUP);
 	if (tl_write_file(tl_path("%s/late", back), "late\n", 5, 0644))
 		tl_die("cannot create %s/late", back);
-	tl_check_call("detached root: a new name is the server's (ENOENT)",
+	tl_check_errno("detached root: a new name is the server's (ENOENT)",
 		      stat_err(tl_path("%s/late", a->mnt)), ENOENT);
 	tl_check("detached root: the LOOKUP reached the server",
 		 ops_of(a, FUSE_LOOKUP) > before, "no LOOKUP");
