@@ -445,6 +445,8 @@ for rep in $(seq "$first_rep" "$REPS"); do
 	done
 done
 
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+
 # Final status per configuration.
 for c in $RUN_CONFIGS; do
 	if [ "${STATE[$c]}" = ok ] && [ -n "${STATE_WL_FAILED[$c]:-}" ]; then
@@ -506,7 +508,7 @@ awk -F'\t' -v cols="$COLS" -v wls="$(echo $WORKLOADS)" -v out="$OUT" \
 	}
 	END {
 		csv = out "/bench.csv"; js = out "/bench.json"; dat = out "/ratios.dat"
-		printf "fusebpf bench: %s, Linux %s, %s, %s, backing fs %s, load at start %s\n", M["where"], M["kernel"], M["cpu"], M["memory"], M["backing_fs"], M["loadavg_start"]
+		printf "fusebpf bench: %s, Linux %s, %s, %s, backing fs %s, load average %s at start, %s at end\n", M["where"], M["kernel"], M["cpu"], M["memory"], M["backing_fs"], M["loadavg_start"], M["loadavg_end"]
 		printf "seq file %s, random I/O on a %s file for %s per run (psync, iodepth 1), %s files; median of %s repetition(s)%s; warm page cache\n", M["seq_size"], M["rand_size"], M["rand_time"], M["files"], M["reps"], M["warmup"] + 0 ? " after a warm-up" : ""
 		printf "cells: median (ratio to native)\n\n"
 		printf "%-24s %-10s", "workload", "unit"
