@@ -79,7 +79,6 @@ struct daemon {
 	int init_error;			/* errno of a failed INIT reply */
 
 	bool passthrough_fallback_logged;
-	uint32_t bpf_root_backing_id;
 };
 
 static inline struct daemon *req_daemon(fuse_req_t req)
@@ -117,6 +116,8 @@ void ops_xattr_fill(struct fuse_lowlevel_ops *ops);
 void ops_locks_fill(struct fuse_lowlevel_ops *ops);
 /* Gives a just-created @name in @dirfd to the caller (ops_entry.c). */
 int give_to_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode);
+/* Creations on this thread use the caller's umask (ops_entry.c). */
+void use_caller_umask(fuse_req_t req);
 
 /* passthrough.c */
 int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,

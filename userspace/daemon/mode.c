@@ -79,7 +79,7 @@ static int bpf_attach_root(struct daemon *d)
 			  d->backing, id < 0 ? strerror(errno) : "bad id 0");
 		return -1;
 	}
-	d->bpf_root_backing_id = id;
+	/* the id stays registered for the connection's life: the root uses it */
 	rs.backing_id = id;
 	/* served subtrees below: the root's lookups must come to us */
 	rs.flags = d->opts.nr_served ? FUSE_BPF_ENTRY_LOOKUP_SERVER : 0;

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -208,6 +209,23 @@ int give_to_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 	return 0;
 }
 
+/*
+ * New inodes get the caller's umask unless the parent has a default ACL:
+ * with FUSE_CAP_POSIX_ACL + DONT_MASK the kernel leaves that to us, and
+ * the backing fs decides it when it creates with the caller's umask. The
+ * umask is per process, so each worker thread first gets its own fs_struct
+ * (as virtiofsd does).
+ */
+void use_caller_umask(fuse_req_t req)
+{
+	static __thread bool own_fs;
+
+	if (!own_fs && unshare(CLONE_FS) == 0)
+		own_fs = true;
+	if (own_fs)
+		umask(fuse_req_ctx(req)->umask);
+}
+
 /* After a create-like op: set the owner and reply the new entry. */
 static void finish_new(fuse_req_t req, struct inode *parent, const char *name,
 		       mode_t mode)
@@ -235,6 +253,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (!dir)
 		return;
+	use_caller_umask(req);
 	if (mknodat(dir->fd, name, mode, rdev))
 		fuse_reply_err(req, errno);
 	else
@@ -248,6 +267,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (!dir)
 		return;
+	use_caller_umask(req);
 	if (mkdirat(dir->fd, name, mode))
 		fuse_reply_err(req, errno);
 	else

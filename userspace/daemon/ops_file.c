@@ -128,6 +128,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	/* only a file we create changes owner; an existing one is opened */
+	use_caller_umask(req);
 	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		created = false;

@@ -13,12 +13,16 @@
  * set-id bits itself), WRITEBACK_CACHE (the kernel refuses passthrough
  * with it). In bpf mode READDIRPLUS is off too, so every inode the
  * daemon hands out comes from a LOOKUP that carries the FUSE-BPF extension.
+ * POSIX_ACL: the kernel enforces the backing inodes' ACLs (read through
+ * getxattr) under default_permissions; with DONT_MASK it leaves the umask
+ * to us, so default ACLs of the backing directories apply.
  */
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct daemon *d = userdata;
 	unsigned int want = FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_SPLICE_WRITE |
-			    FUSE_CAP_CACHE_SYMLINKS;
+			    FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_POSIX_ACL |
+			    FUSE_CAP_DONT_MASK;
 
 	conn->want |= want & conn->capable;
 	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE |
