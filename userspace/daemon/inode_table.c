@@ -287,9 +287,8 @@ static int reopen_dir(struct daemon *d, const struct inode *inode)
 }
 
 /*
- * A non-directory has no ".." to prove where it is (and opened by handle
- * it may be a disconnected dentry): it is reopened by the name it had in
- * its directory, which must still hold the very same file.
+ * A non-directory has no ".." to prove where it is. First choice: the name
+ * it had in its directory, which must still hold the very same file.
  */
 static int reopen_by_place(struct daemon *d, const struct inode *inode)
 {
@@ -322,14 +321,48 @@ static int reopen_by_place(struct daemon *d, const struct inode *inode)
 }
 
 /*
+ * Otherwise (moved behind our back, that name unlinked) the handle, if the
+ * backing dentry it gives is connected with a path below BACKING; a
+ * disconnected dentry has no such path and stays ESTALE.
+ */
+static int reopen_by_path(struct daemon *d, const struct inode *inode)
+{
+	char proc[64], path[PATH_MAX];
+	size_t blen = strlen(d->backing);
+	struct stat st;
+	int fd = open_handle(d, inode, &st);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, path, sizeof(path) - 1);
+	if (n > 0)
+		path[n] = '\0';
+	if (n <= 0 || strncmp(path, d->backing, blen) || path[blen] != '/' ||
+	    strstr(path, " (deleted)") || st.st_nlink == 0) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
  * Reopens a retired handle-keyed inode. The handle came from our own
  * lookups, but the file may have moved out of BACKING since: anything not
  * provably inside BACKING is ESTALE.
  */
 static int reopen_retired(struct daemon *d, struct inode *inode)
 {
-	int fd = S_ISDIR(inode->type) ? reopen_dir(d, inode) :
-					reopen_by_place(d, inode);
+	int fd;
+
+	if (S_ISDIR(inode->type)) {
+		fd = reopen_dir(d, inode);
+	} else {
+		fd = reopen_by_place(d, inode);
+		if (fd < 0)
+			fd = reopen_by_path(d, inode);
+	}
 
 	if (fd < 0)
 		return fd;
