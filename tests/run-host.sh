@@ -190,6 +190,8 @@ run_reference() {
 	echo "== reference: the backing filesystem itself ($back)"
 	want_suite posix && run_suite "reference/posix" "$INT/posix_suite" "$back"
 	want_suite integrity && run_suite "reference/integrity" "$INT/integrity" "$back"
+	want_suite integrity && run_suite "reference/integrity-concurrent" \
+		"$INT/integrity" "$back" --jobs 4 --ops 3000 --seed 100 --drop-caches-ms 50
 }
 
 daemon_gone() {
@@ -221,6 +223,8 @@ run_mode() {
 		--reference "$ref" --backing "$back"
 	want_suite integrity && run_suite "$mode/integrity" "$INT/integrity" "$mnt" \
 		--backing "$back"
+	want_suite integrity && run_suite "$mode/integrity-concurrent" "$INT/integrity" \
+		"$mnt" --backing "$back" --jobs 4 --ops 3000 --seed 100 --drop-caches-ms 50
 	want_suite handles && run_suite "$mode/handles" "$INT/handles" "$mnt" "$back"
 	# mode bpf has its own proof in the VM (tests/integration/bpf_counters)
 	[ "$mode" != bpf ] && want_suite passthrough_proof && run_suite "$mode/passthrough_proof" \

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "testlib.h"
 
@@ -90,7 +91,7 @@ static bool fd_content_is(int fd, const char *s)
 
 static void test_export(void)
 {
-	struct fh fh, dfh;
+	struct fh fh, dfh, lfh;
 	struct stat st, st2;
 	int fd;
 
@@ -134,6 +135,37 @@ static void test_export(void)
 		 fd < 0 ? tl_errname(-fd) : "other content");
 	if (fd >= 0)
 		close(fd);
+
+	/* a handle names the inode, not its first name */
+	tl_write_file(M("hl_a"), "hardlinked", 10, 0644);
+	link(M("hl_a"), M("hl_b"));
+	if (get_handle(M("hl_a"), &lfh)) {
+		tl_fail("handle of a hard-linked file", "%s", tl_errname(errno));
+	} else {
+		unlink(M("hl_a"));
+		tl_drop_caches();
+		fd = open_handle(&lfh, O_RDONLY);
+		tl_check("handle opens the file after its first link is removed",
+			 fd >= 0 && fd_content_is(fd, "hardlinked"), "got %s",
+			 fd < 0 ? tl_errname(-fd) : "other content");
+		if (fd >= 0)
+			close(fd);
+	}
+	/* renamed in BACKING, behind the mount's back */
+	tl_write_file(M("behind"), "moved behind", 12, 0644);
+	if (get_handle(M("behind"), &lfh)) {
+		tl_fail("handle of a file renamed in BACKING", "%s",
+			tl_errname(errno));
+	} else {
+		tl_drop_caches();
+		rename(B("behind"), B("expdir/behind-moved"));
+		fd = open_handle(&lfh, O_RDONLY);
+		tl_check("handle opens a file renamed in BACKING meanwhile",
+			 fd >= 0 && fd_content_is(fd, "moved behind"), "got %s",
+			 fd < 0 ? tl_errname(-fd) : "other content");
+		if (fd >= 0)
+			close(fd);
+	}
 
 	/* a handle of a deleted file is stale */
 	unlink(M("expdir/renamed"));
@@ -329,6 +361,11 @@ static int create_until_reuse(ino_t want, const char *prefix)
 			tl_die("create %s: %s", p, tl_errname(errno));
 		if (!stat(p, &st) && st.st_ino == want)
 			found = i;
+		/* forgets reach the daemon asynchronously: let it unpin */
+		if (i % 200 == 199) {
+			sync();
+			nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+		}
 	}
 	for (int j = 0; j < i; j++)
 		if (j != found)

@@ -3,6 +3,7 @@
  * integrity - random-operation data-integrity test.
  *
  *   integrity DIR [--seed N] [--ops N] [--backing BACKDIR] [--no-fallocate]
+ *             [--jobs N [--drop-caches-ms MS]]
  *
  * Runs a reproducible stream of mixed operations (write, pwrite, append,
  * read, truncate, ftruncate, fallocate, punch hole, mmap write, rename,
@@ -16,10 +17,15 @@
  * Some inodes keep a long-lived fd, so ops also hit open files that were
  * renamed or unlinked meanwhile. The first mismatch stops the run and
  * prints the seed and op index that reproduce it.
+ * --jobs N runs N such streams at once (seeds N..N+jobs-1, each in its own
+ * directory), optionally while another process drops the kernel caches
+ * every MS milliseconds, so lookups, forgets and I/O race in the daemon.
  */
 #include <dirent.h>
 #include <linux/falloc.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "testlib.h"
 
@@ -44,6 +50,8 @@ static uint64_t seed = 1;
 static long nops = 5000, cur_op = -1;
 static bool use_fallocate = true;
 static char history[8][160];
+static int job = -1;		/* index when run as one of --jobs N, else -1 */
+static int jobs = 1;
 static unsigned char *iobuf, *cmpbuf;
 
 static const char *fpath(int name)
@@ -73,6 +81,11 @@ mismatch(const char *fmt, ...)
 	for (long i = cur_op - 7; i <= cur_op; i++)
 		if (i >= 0)
 			printf("# op %ld: %s\n", i, history[i & 7]);
+	if (job >= 0) {
+		tl_fail("data integrity", "job %d of %d (concurrent): op %ld: %s; replay alone with --seed %" PRIu64
+			" --ops %ld", job, jobs, cur_op, msg, seed, cur_op + 1);
+		exit(1);
+	}
 	tl_fail("data integrity", "op %ld: %s; reproduce with --seed %" PRIu64
 		" --ops %ld", cur_op, msg, seed, cur_op + 1);
 	exit(tl_done());
@@ -491,44 +504,11 @@ static void do_op(struct tl_rng *r)
 			put_inode(i);
 }
 
-static void usage(void)
+/* One stream of ops in its own directory. */
+static void run_one(const char *dir, const char *back)
 {
-	fprintf(stderr, "usage: integrity DIR [--seed N] [--ops N] [--backing BACKDIR] [--no-fallocate]\n");
-	exit(2);
-}
-
-int main(int argc, char **argv)
-{
-	const char *dir = NULL, *back = NULL;
 	struct tl_rng rng;
-	char *end;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			seed = strtoull(argv[++i], &end, 0);
-			if (*end)
-				usage();
-		} else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
-			nops = strtol(argv[++i], &end, 0);
-			if (*end || nops <= 0)
-				usage();
-		} else if (!strcmp(argv[i], "--backing") && i + 1 < argc) {
-			back = argv[++i];
-		} else if (!strcmp(argv[i], "--no-fallocate")) {
-			use_fallocate = false;
-		} else if (argv[i][0] != '-' && !dir) {
-			dir = argv[i];
-		} else {
-			usage();
-		}
-	}
-	if (!dir)
-		usage();
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	iobuf = malloc(MAX_IO);
-	cmpbuf = malloc(MAX_SIZE + MAX_IO);
-	if (!iobuf || !cmpbuf)
-		tl_die("out of memory");
 	snprintf(work, sizeof(work), "%s/integrity.%d", dir, getpid());
 	if (back)
 		snprintf(backwork, sizeof(backwork), "%s/integrity.%d", back,
@@ -566,5 +546,111 @@ int main(int argc, char **argv)
 		tl_ok("backing files match the model");
 	}
 	tl_rm_rf(work);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: integrity DIR [--seed N] [--ops N] [--backing BACKDIR] [--no-fallocate]\n"
+		"                 [--jobs N [--drop-caches-ms MS]]\n");
+	exit(2);
+}
+
+/* Drops the kernel caches every ms milliseconds until killed. */
+static void drop_caches_loop(long ms)
+{
+	for (;;) {
+		tl_drop_caches();
+		nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 },
+			  NULL);
+	}
+}
+
+/*
+ * N concurrent streams (seeds seed..seed+N-1) in one mount, optionally
+ * with the caches dropped meanwhile: lookups, forgets and I/O race in the
+ * daemon. One check per job; only this process prints the summary.
+ */
+static int run_jobs(const char *dir, const char *back, long drop_ms)
+{
+	pid_t pids[64], dropper = -1;
+	uint64_t base = seed;
+
+	fflush(stdout);
+	for (int i = 0; i < jobs; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			job = i;
+			seed = base + i;
+			run_one(dir, back);
+			fflush(stdout);
+			_exit(tl_failed ? 1 : 0);
+		}
+	}
+	if (drop_ms > 0 && geteuid() == 0) {
+		dropper = fork();
+		if (dropper == 0)
+			drop_caches_loop(drop_ms);
+	}
+	for (int i = 0; i < jobs; i++) {
+		int status = 0;
+		char name[96];
+
+		waitpid(pids[i], &status, 0);
+		snprintf(name, sizeof(name), "job %d (seed %" PRIu64 ") of %d concurrent%s",
+			 i, base + i, jobs, dropper > 0 ? ", caches dropped meanwhile" : "");
+		tl_check(name, WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			 "failed (status 0x%x), see its lines above", status);
+	}
+	if (dropper > 0) {
+		kill(dropper, SIGKILL);
+		waitpid(dropper, NULL, 0);
+	}
 	return tl_done();
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL, *back = NULL;
+	long drop_ms = 0;
+	char *end;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			seed = strtoull(argv[++i], &end, 0);
+			if (*end)
+				usage();
+		} else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
+			nops = strtol(argv[++i], &end, 0);
+			if (*end || nops <= 0)
+				usage();
+		} else if (!strcmp(argv[i], "--backing") && i + 1 < argc) {
+			back = argv[++i];
+		} else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) {
+			jobs = strtol(argv[++i], &end, 0);
+			if (*end || jobs < 1 || jobs > 64)
+				usage();
+		} else if (!strcmp(argv[i], "--drop-caches-ms") && i + 1 < argc) {
+			drop_ms = strtol(argv[++i], &end, 0);
+			if (*end || drop_ms < 0)
+				usage();
+		} else if (!strcmp(argv[i], "--no-fallocate")) {
+			use_fallocate = false;
+		} else if (argv[i][0] != '-' && !dir) {
+			dir = argv[i];
+		} else {
+			usage();
+		}
+	}
+	if (!dir)
+		usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	iobuf = malloc(MAX_IO);
+	cmpbuf = malloc(MAX_SIZE + MAX_IO);
+	if (!iobuf || !cmpbuf)
+		tl_die("out of memory");
+	if (jobs == 1) {
+		run_one(dir, back);
+		return tl_done();
+	}
+	return run_jobs(dir, back, drop_ms);
 }
