@@ -4,7 +4,7 @@
 # plus the unit tests. Builds nothing (make does). Needs root.
 #
 #   tests/run-host.sh [--mode reference|userspace|passthrough|bpf|all]...
-#                     [--suite unit|posix|integrity|handles|passthrough_proof|all]...
+#                     [--suite unit|cli|posix|integrity|handles|passthrough_proof|all]...
 #                     [--verbose] [--keep-logs]
 #
 # Scratch directories live under $FUSEBPF_TEST_DIR (default /tmp; ext4 here,
@@ -44,7 +44,7 @@ for m in "${MODES[@]}"; do
 	*) echo "run-host: unknown mode '$m'" >&2; exit 2 ;; esac
 done
 for s in "${SUITES[@]}"; do
-	case "$s" in unit|posix|integrity|handles|passthrough_proof|all) ;;
+	case "$s" in unit|cli|posix|integrity|handles|passthrough_proof|all) ;;
 	*) echo "run-host: unknown suite '$s'" >&2; exit 2 ;; esac
 done
 [ " ${MODES[*]} " = " all " ] && MODES=(reference userspace passthrough)
@@ -101,13 +101,13 @@ stop_mount() {
 	if mountpoint -q "$mnt"; then
 		umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
 	fi
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+	if [ -n "$pid" ] && pid_alive "$pid"; then
 		kill -TERM "$pid" 2>/dev/null
 		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
+			pid_alive "$pid" || break
 			sleep 0.1
 		done
-		kill -KILL "$pid" 2>/dev/null
+		pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
 	fi
 	mountpoint -q "$mnt" && umount -l "$mnt" 2>/dev/null
 }
@@ -194,13 +194,77 @@ run_reference() {
 		"$INT/integrity" "$back" --jobs 4 --ops 3000 --seed 100 --drop-caches-ms 50
 }
 
+# A zombie counts as gone: our init may be slow to reap daemonized children.
+pid_alive() {
+	local state
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 daemon_gone() {
 	local pid=$1
 	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		pid_alive "$pid" || return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# exactly one line on stderr, non-zero status, and no mount left behind
+one_line_error() {
+	local mnt=$1 rc lines; shift
+	"$@" 2>"$SCRATCH/cli.err" >/dev/null
+	rc=$?
+	lines=$(wc -l <"$SCRATCH/cli.err")
+	if mountpoint -q "$mnt" && [ "$mnt" != "$CLI_KEEP_MOUNTED" ]; then
+		echo "    $* left a mount behind"
+		stop_mount "$mnt"
+		return 1
+	fi
+	if [ "$rc" -eq 0 ] || [ "$lines" -ne 1 ]; then
+		echo "    $*: status $rc, $lines stderr lines:"
+		sed 's/^/      /' "$SCRATCH/cli.err"
+		return 1
+	fi
+	return 0
+}
+
+# Daemon command line and signals: bad input is one clear line, SIGTERM and
+# SIGINT unmount cleanly.
+run_cli() {
+	local mode=$1 back="$SCRATCH/$mode-cli-backing" mnt="$SCRATCH/$mode-cli-mnt"
+	local sig pid
+	mkdir -p "$back" "$mnt"
+	MOUNTS+=("$mnt")
+	CLI_KEEP_MOUNTED=
+	check "$mode/cli: missing backing dir" one_line_error "$mnt" \
+		"$BUILD/fusebpfd" "$SCRATCH/no-such-dir" "$mnt" -o "mode=$mode"
+	check "$mode/cli: missing mountpoint" one_line_error "$mnt" \
+		"$BUILD/fusebpfd" "$back" "$SCRATCH/no-such-mnt" -o "mode=$mode"
+	check "$mode/cli: unknown option" one_line_error "$mnt" \
+		"$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode,no_such_option"
+	check "$mode/cli: unknown mode" one_line_error "$mnt" \
+		"$BUILD/fusebpfd" "$back" "$mnt" -o "mode=warp"
+	for sig in TERM INT; do
+		if ! "$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode" >/dev/null 2>&1; then
+			check "$mode/cli: mount for SIG$sig" false
+			continue
+		fi
+		pid=$(daemon_pid_of "$mnt")
+		DAEMON_PID[$mnt]=$pid
+		if [ "$sig" = TERM ]; then
+			CLI_KEEP_MOUNTED=$mnt
+			check "$mode/cli: busy mountpoint" one_line_error "$mnt" \
+				"$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode"
+			CLI_KEEP_MOUNTED=
+			check "$mode/cli: first mount still serves after busy attempt" \
+				test -d "$mnt/."
+		fi
+		[ -n "$pid" ] && kill "-$sig" "$pid"
+		check "$mode/cli: SIG$sig ends the daemon" daemon_gone "${pid:-0}"
+		check "$mode/cli: SIG$sig unmounts" bash -c "! mountpoint -q '$mnt'"
+		stop_mount "$mnt"
+	done
 }
 
 run_mode() {
@@ -208,6 +272,7 @@ run_mode() {
 	local ref="$SCRATCH/$mode-ref" pid out
 	mkdir -p "$back" "$mnt" "$ref" && chmod 755 "$back" "$mnt" "$ref"
 	echo "== mode $mode: $BUILD/fusebpfd $back $mnt -o mode=$mode"
+	[ "$mode" != bpf ] && want_suite cli && run_cli "$mode"
 	MOUNTS+=("$mnt")
 	if ! out=$("$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode" 2>&1) ||
 	   ! mountpoint -q "$mnt"; then
