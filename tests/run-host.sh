@@ -189,6 +189,11 @@ run_reference() {
 	mkdir -p "$back" && chmod 755 "$back"
 	echo "== reference: the backing filesystem itself ($back)"
 	want_suite posix && run_suite "reference/posix" "$INT/posix_suite" "$back"
+	if want_suite posix; then
+		mkdir -p "$back/as-uid1000" && chown 1000:1000 "$back/as-uid1000"
+		run_suite "reference/posix-as-uid1000" setpriv --reuid 1000 --regid 1000 \
+			--clear-groups "$INT/posix_suite" "$back/as-uid1000" --no-uid
+	fi
 	want_suite integrity && run_suite "reference/integrity" "$INT/integrity" "$back"
 	want_suite integrity && run_suite "reference/integrity-concurrent" \
 		"$INT/integrity" "$back" --jobs 4 --ops 3000 --seed 100 --drop-caches-ms 50
@@ -286,6 +291,14 @@ run_mode() {
 
 	want_suite posix && run_suite "$mode/posix" "$INT/posix_suite" "$mnt" \
 		--reference "$ref" --backing "$back"
+	if want_suite posix; then
+		# the whole suite again, every op with an unprivileged caller
+		mkdir -p "$mnt/as-uid1000" "$ref/as-uid1000" &&
+			chown 1000:1000 "$mnt/as-uid1000" "$ref/as-uid1000"
+		run_suite "$mode/posix-as-uid1000" setpriv --reuid 1000 --regid 1000 \
+			--clear-groups "$INT/posix_suite" "$mnt/as-uid1000" --no-uid \
+			--reference "$ref/as-uid1000" --backing "$back/as-uid1000"
+	fi
 	want_suite integrity && run_suite "$mode/integrity" "$INT/integrity" "$mnt" \
 		--backing "$back"
 	want_suite integrity && run_suite "$mode/integrity-concurrent" "$INT/integrity" \

@@ -454,27 +454,42 @@ static void test_chmod_chown_utimes(void)
 	tl_check_call("fchmod 0640", fchmod(fd, 0640), 0);
 	tl_check("fchmod result", (mode_of(W("c")) & 07777) == 0640, "got %o",
 		 mode_of(W("c")) & 07777);
-	tl_check_call("chown 1000:2000", chown(W("c"), 1000, 2000), 0);
-	stat(W("c"), &st);
-	tl_check("chown result", st.st_uid == 1000 && st.st_gid == 2000,
-		 "got %u:%u", st.st_uid, st.st_gid);
-	tl_check_call("fchown -1:3000", fchown(fd, -1, 3000), 0);
-	fstat(fd, &st);
-	tl_check("fchown -1 keeps uid", st.st_uid == 1000 && st.st_gid == 3000,
-		 "got %u:%u", st.st_uid, st.st_gid);
-	close(fd);
-	chmod(W("c"), 06755);
-	chown(W("c"), 0, 0);
-	tl_check("chown clears setuid and setgid (group-exec file)",
-		 (mode_of(W("c")) & 07777) == 0755, "got %o",
-		 mode_of(W("c")) & 07777);
-	symlink("c", W("c_link"));
-	tl_check_call("lchown symlink", lchown(W("c_link"), 1000, 1000), 0);
-	lstat(W("c_link"), &st);
-	stat(W("c"), &st2);
-	tl_check("lchown changes link, not target",
-		 st.st_uid == 1000 && st2.st_uid == 0, "link %u target %u",
-		 st.st_uid, st2.st_uid);
+	if (geteuid() == 0) {
+		tl_check_call("chown 1000:2000", chown(W("c"), 1000, 2000), 0);
+		stat(W("c"), &st);
+		tl_check("chown result", st.st_uid == 1000 && st.st_gid == 2000,
+			 "got %u:%u", st.st_uid, st.st_gid);
+		tl_check_call("fchown -1:3000", fchown(fd, -1, 3000), 0);
+		fstat(fd, &st);
+		tl_check("fchown -1 keeps uid", st.st_uid == 1000 && st.st_gid == 3000,
+			 "got %u:%u", st.st_uid, st.st_gid);
+		close(fd);
+		chmod(W("c"), 06755);
+		chown(W("c"), 0, 0);
+		tl_check("chown clears setuid and setgid (group-exec file)",
+			 (mode_of(W("c")) & 07777) == 0755, "got %o",
+			 mode_of(W("c")) & 07777);
+		symlink("c", W("c_link"));
+		tl_check_call("lchown symlink", lchown(W("c_link"), 1000, 1000), 0);
+		lstat(W("c_link"), &st);
+		stat(W("c"), &st2);
+		tl_check("lchown changes link, not target",
+			 st.st_uid == 1000 && st2.st_uid == 0, "link %u target %u",
+			 st.st_uid, st2.st_uid);
+	} else {
+		close(fd);
+		tl_check_call("chown to own uid/gid as non-root",
+			      chown(W("c"), geteuid(), getegid()), 0);
+		tl_check_errno("chown to another uid as non-root: EPERM",
+			       TL_ERR(chown(W("c"), geteuid() + 1, -1)), EPERM);
+		chmod(W("c"), 06755);
+		tl_check_call("chgrp to own group as non-root",
+			      chown(W("c"), -1, getegid()), 0);
+		tl_check("chown by non-root clears setuid and setgid",
+			 (mode_of(W("c")) & 07777) == 0755, "got %o",
+			 mode_of(W("c")) & 07777);
+		symlink("c", W("c_link"));
+	}
 	tl_check_errno("chmod missing: ENOENT", TL_ERR(chmod(W("nope"), 0644)),
 		       ENOENT);
 
