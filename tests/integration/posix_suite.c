@@ -323,6 +323,89 @@ static void test_read_write(void)
 	free(b);
 }
 
+/* Two processes append 500 records each with O_APPEND: none lost or torn. */
+static void test_append_race(void)
+{
+	enum { RECS = 500, LEN = 100 };
+	char rec[LEN], buf[LEN];
+	int fd, torn = 0, count[2] = { 0, 0 };
+	pid_t pid;
+	struct stat st;
+
+	put(W("append"), "");
+	fflush(stdout);
+	pid = fork();
+	{
+		char c = pid == 0 ? 'c' : 'p';
+
+		memset(rec, c, LEN - 1);
+		rec[LEN - 1] = '\n';
+		fd = open(W("append"), O_WRONLY | O_APPEND);
+		for (int i = 0; i < RECS && fd >= 0; i++)
+			if (write(fd, rec, LEN) != LEN)
+				break;
+		if (fd >= 0)
+			close(fd);
+		if (pid == 0)
+			_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	fd = open(W("append"), O_RDONLY);
+	while (fd >= 0 && read(fd, buf, LEN) == LEN) {
+		if (buf[LEN - 1] != '\n' || (buf[0] != 'c' && buf[0] != 'p') ||
+		    memchr(buf, buf[0] == 'c' ? 'p' : 'c', LEN))
+			torn++;
+		else
+			count[buf[0] == 'c']++;
+	}
+	if (fd >= 0)
+		close(fd);
+	stat(W("append"), &st);
+	tl_check("concurrent O_APPEND writers: nothing lost or torn",
+		 st.st_size == 2 * RECS * LEN && torn == 0 && count[0] == RECS &&
+		 count[1] == RECS, "size %jd, %d torn, %d/%d records",
+		 (intmax_t)st.st_size, torn, count[0], count[1]);
+}
+
+/* The file a name pointed to stays readable through an fd after rename(). */
+static void test_rename_over_open(void)
+{
+	char buf[16] = { 0 };
+	int fd;
+
+	put(W("ro_old"), "OLD");
+	put(W("ro_new"), "NEW");
+	fd = open(W("ro_old"), O_RDONLY);
+	rename(W("ro_new"), W("ro_old"));
+	tl_check("fd of a file replaced by rename still reads the old data",
+		 fd >= 0 && pread(fd, buf, sizeof(buf), 0) == 3 &&
+		 !memcmp(buf, "OLD", 3) && tl_file_equals(W("ro_old"), "NEW"),
+		 "got '%s'", buf);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* 64-bit offsets: a sparse write at 5 GiB. */
+static void test_large_offset(void)
+{
+	const off_t off = (off_t)5 << 30;
+	char buf[8] = { 0 };
+	struct stat st;
+	int fd = open(W("large"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	tl_check("pwrite/pread at 5 GiB",
+		 fd >= 0 && pwrite(fd, "5GiB", 4, off) == 4 &&
+		 pread(fd, buf, 8, off) == 4 && !memcmp(buf, "5GiB", 4) &&
+		 !fstat(fd, &st) && st.st_size == off + 4,
+		 "failed: %s", tl_errname(errno));
+	tl_check("lseek SEEK_END past 4 GiB", lseek(fd, 0, SEEK_END) == off + 4,
+		 "got %jd", (intmax_t)lseek(fd, 0, SEEK_END));
+	if (fd >= 0)
+		close(fd);
+	check_mirrors_backing("large");
+	unlink(W("large"));
+}
+
 static void test_truncate(void)
 {
 	struct stat st;
@@ -1880,6 +1963,9 @@ int main(int argc, char **argv)
 	test_open();
 	test_odirect();
 	test_read_write();
+	test_append_race();
+	test_rename_over_open();
+	test_large_offset();
 	test_truncate();
 	test_stat();
 	test_chmod_chown_utimes();
