@@ -187,11 +187,19 @@ cmp -s "$CFG/.config" "$OBJ/.config" || cp "$CFG/.config" "$OBJ/.config"
 # --- build ---
 jobs=$(nproc)
 say "building bzImage + vmlinux with BTF (make -j$jobs, CC='$cc')"
+# A progress line a minute, so a long build is visibly alive.
+( while sleep 60; do
+	say "... $(grep -c '^  CC ' "$LOG") files compiled, $(( $(date +%s) - start ))s"
+done ) &
+ticker=$!
+trap 'kill "$ticker" 2>/dev/null || true' EXIT
 if ! "${KMAKE[@]}" -C "$SRC" O="$OBJ" -j"$jobs" bzImage >>"$LOG" 2>&1; then
+	kill "$ticker" 2>/dev/null || true
 	grep -E 'error|Error' "$LOG" | tail -20 >&2 || true
 	tail -20 "$LOG" >&2
 	die "kernel build failed (log: $LOG)"
 fi
+kill "$ticker" 2>/dev/null || true
 grep -qx CONFIG_DEBUG_INFO_BTF=y "$OBJ/.config" && [ -s "$OBJ/vmlinux" ] ||
 	die "build produced no vmlinux with BTF"
 secs=$(( $(date +%s) - start ))

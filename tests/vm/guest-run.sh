@@ -79,7 +79,10 @@ for s in $steps; do
 	host_suites)
 		# The host suites themselves (posix, integrity, handles), in
 		# mode bpf only: tests/run-host.sh, not a copy of it.
-		step host_suites tests/run-host.sh --modes bpf
+		mkdir -p "$T/test-logs"
+		export FUSEBPF_TEST_DIR="$T" FUSEBPF_TEST_LOGDIR="$T/test-logs"
+		step host_suites tests/run-host.sh --mode bpf \
+			--suite posix --suite integrity --suite handles
 		;;
 	*)
 		echo "vm: unknown step '$s'"
