@@ -16,7 +16,7 @@
 # differ from the previous build, so make rebuilds incrementally.
 #
 # Environment: FUSEBPF_KERNEL_CACHE (default /var/cache/fusebpf/kernel),
-# FUSEBPF_CCACHE=1 to compile through ccache ($CACHE/ccache),
+# FUSEBPF_CCACHE=0 to compile without ccache ($CACHE/ccache),
 # FUSEBPF_KERNEL_KEEP (cached builds to keep, default 4).
 set -euo pipefail
 
@@ -140,10 +140,11 @@ say "source tree: $SRC at series-$key (${#patches[@]} patches)"
 
 # --- configure: tinyconfig + fragment, then check every option survived ---
 cc=gcc
-# ccache only on request: a fresh machine (CI) has nothing cached and pays
-# an extra preprocessor run per file; the persistent object tree already
-# makes rebuilds after a series change incremental.
-if [ "${FUSEBPF_CCACHE:-0}" != 0 ] && command -v ccache >/dev/null; then
+# ccache helps when the series goes back to an earlier state (checking that
+# each patch builds on its own) and when the object tree is lost. Switching
+# it on or off changes the compiler command line, so kbuild then rebuilds
+# everything once.
+if [ "${FUSEBPF_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
 	cc="ccache gcc"
 	export CCACHE_DIR="$CACHE/ccache" CCACHE_MAXSIZE=8G
 	export CCACHE_BASEDIR="$CACHE" CCACHE_NOHASHDIR=1
