@@ -48,9 +48,9 @@ uid_of() {
 }
 
 # step ACTOR EXPECT 'shell command'
-STEPS=0
 # Runs the command as ACTOR's uid/gid (no supplementary groups) inside the
 # mount. EXPECT is ok, EACCES, EPERM or ENOENT; anything else is a failure.
+STEPS=0
 STEP_FAILURES=0
 step() {
 	local actor=$1 expect=$2 cmd=$3 uid out rc want verdict
