@@ -3,7 +3,7 @@
  * Command line of fusebpfd:
  *   fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt[,opt...]]
  *   opts: mode=bpf|passthrough|userspace, instance=NAME,
- *         served=RELPATH[:RELPATH...]
+ *         served=RELPATH[:RELPATH...], policy=FILE
  */
 #ifndef FUSEBPF_OPTIONS_H
 #define FUSEBPF_OPTIONS_H
@@ -27,6 +27,7 @@ struct fusebpf_options {
 	/* subtrees served by the daemon, relative to BACKING, normalized */
 	char *served[FUSEBPF_SERVED_MAX];
 	size_t nr_served;
+	char *policy;			/* policy file, or NULL */
 };
 
 /*

@@ -11,7 +11,7 @@
 
 #define FUSEBPF_RUN_DIR		"/run/fusebpf"
 #define FUSEBPF_STATS_MAGIC	0x66627374u	/* "fbst" */
-#define FUSEBPF_STATS_VERSION	1
+#define FUSEBPF_STATS_VERSION	2
 #define FUSEBPF_STATS_OPCODES	64	/* FUSE opcodes 0..63 */
 
 enum fusebpf_mode {
@@ -35,6 +35,10 @@ struct fusebpf_stats {
 	uint64_t passthrough_opens;
 	/* opens that wanted passthrough but were served by the daemon */
 	uint64_t passthrough_fallbacks;
+	/* version 2: requests the policy refused, indexed by FUSE opcode */
+	uint64_t denied[FUSEBPF_STATS_OPCODES];
+	/* audit events the daemon put in the policy ring buffer */
+	uint64_t audit_events;
 };
 
 static inline void fusebpf_stats_inc(uint64_t *counter)

@@ -113,6 +113,13 @@ static int parse_one(struct fusebpf_options *opts, const char *opt,
 	}
 	if (KEY_IS("served") && val)
 		return parse_served(opts, val, err, errlen);
+	if (KEY_IS("policy") && val) {
+		if (!*val)
+			return fail(err, errlen, "policy= needs a file");
+		free(opts->policy);
+		opts->policy = strdup(val);
+		return opts->policy ? 0 : fail(err, errlen, "out of memory");
+	}
 #undef KEY_IS
 	return fail(err, errlen, "unknown option '%s'", opt);
 }
@@ -175,6 +182,8 @@ void fusebpf_options_free(struct fusebpf_options *opts)
 	for (size_t i = 0; i < opts->nr_served; i++)
 		free(opts->served[i]);
 	opts->nr_served = 0;
+	free(opts->policy);
+	opts->policy = NULL;
 }
 
 /* @a is @b or a path below it */

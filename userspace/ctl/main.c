@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy.h"
 #include "stats.h"
 #include "trace.h"
 
@@ -13,12 +14,16 @@ static const char usage[] =
 	"  trace MOUNTPOINT [--json] [--output FILE] -- COMMAND [ARGS...]\n"
 	"  trace MOUNTPOINT [--json] [--output FILE] --seconds N\n"
 	"                                       requests the kernel sent (tracepoints)\n"
+	"  policy check FILE                    compile a policy file, report errors\n"
+	"  policy load FILE [MOUNTPOINT|INSTANCE]\n"
+	"                                       replace the policy of a running instance\n"
 	"  help                                 this text\n";
 
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
+	{ "policy", cmd_policy },
 	{ "stats", cmd_stats },
 	{ "trace", cmd_trace },
 };

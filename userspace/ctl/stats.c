@@ -45,7 +45,20 @@ static void print_json(const struct fusebpf_instance *inst)
 		       fusebpf_stats_load(&st->requests[op]));
 		sep = ", ";
 	}
-	printf("}, \"backing_opens\": %" PRIu64 ", \"backing_closes\": %" PRIu64
+	printf("}, \"denied\": {");
+	sep = "";
+	for (unsigned int op = 0; op < FUSEBPF_STATS_OPCODES; op++) {
+		const char *name = fusebpf_opcode_name(op);
+
+		if (!name)
+			continue;
+		printf("%s\"%s\": %" PRIu64, sep, name,
+		       fusebpf_stats_load(&st->denied[op]));
+		sep = ", ";
+	}
+	printf("}, \"audit_events\": %" PRIu64,
+	       fusebpf_stats_load(&st->audit_events));
+	printf(", \"backing_opens\": %" PRIu64 ", \"backing_closes\": %" PRIu64
 	       ", \"passthrough_opens\": %" PRIu64
 	       ", \"passthrough_fallbacks\": %" PRIu64 "}\n",
 	       fusebpf_stats_load(&st->backing_opens),
@@ -61,14 +74,19 @@ static void print_table(const struct fusebpf_instance *inst)
 	printf("instance    %s (pid %d)\nmode        %s\nbacking     %s\nmountpoint  %s\n\n",
 	       inst->name, inst->pid, fusebpf_mode_name(inst->mode),
 	       inst->backing, inst->mountpoint);
-	printf("%-22s %12s\n", "REQUEST", "COUNT");
+	/* daemon: requests it received; denied: of those, refused by the policy */
+	printf("%-22s %12s %12s\n", "REQUEST", "DAEMON", "DENIED");
 	for (unsigned int op = 0; op < FUSEBPF_STATS_OPCODES; op++) {
 		uint64_t n = fusebpf_stats_load(&st->requests[op]);
+		uint64_t denied = fusebpf_stats_load(&st->denied[op]);
 		const char *name = fusebpf_opcode_name(op);
 
-		if (n)
-			printf("%-22s %12" PRIu64 "\n", name ? name : "?", n);
+		if (n || denied)
+			printf("%-22s %12" PRIu64 " %12" PRIu64 "\n",
+			       name ? name : "?", n, denied);
 	}
+	printf("\n%-22s %12" PRIu64 "\n", "audit events",
+	       fusebpf_stats_load(&st->audit_events));
 	printf("\n%-22s %12" PRIu64 "\n%-22s %12" PRIu64 "\n%-22s %12" PRIu64
 	       "\n%-22s %12" PRIu64 "\n",
 	       "backing opens", fusebpf_stats_load(&st->backing_opens),

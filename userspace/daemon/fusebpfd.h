@@ -14,7 +14,17 @@
 
 #include "fusebpf/node_registry.h"
 #include "fusebpf/options.h"
+#include "fusebpf/policy.h"
 #include "fusebpf/stats.h"
+
+/* Policy tag of an inode (policy.c); see include/fusebpf/policy.h. */
+struct policy_tag {
+	uint64_t gen;			/* meta.generation it was computed in */
+	uint32_t pnode;			/* path tree node, FUSEBPF_PATH_NONE */
+	uint32_t cls;			/* policy class, 0: none */
+	uint32_t owner_uid;		/* uid of the class root */
+	uint32_t slot;			/* owners map slot of owner_uid */
+};
 
 /* A FUSE inode: one backing inode, see include/fusebpf/node_registry.h. */
 struct inode {
@@ -31,6 +41,11 @@ struct inode {
 	uint32_t passthrough_opens;	/* opens replied FOPEN_PASSTHROUGH */
 	uint32_t cached_opens;		/* daemon-served page-cache opens */
 	struct lock_owner *lock_owners;	/* POSIX locks, see locks.c */
+	/* policy.c, under its lock */
+	struct policy_tag tag;
+	char *relpath;			/* path of the last lookup, "" root */
+	uint64_t policy_parent;		/* nodeid of the dir of that lookup */
+	struct inode *policy_next, *policy_prev;	/* looked-up inodes */
 };
 
 /*
@@ -79,6 +94,7 @@ struct daemon {
 	int init_error;			/* errno of a failed INIT reply */
 
 	bool passthrough_fallback_logged;
+	struct policy *policy;		/* NULL: no policy maps */
 };
 
 static inline struct daemon *req_daemon(fuse_req_t req)
@@ -131,6 +147,50 @@ extern const struct fuse_custom_io raw_io;
 void raw_io_reply_passthrough(int32_t backing_id);
 void raw_io_reply_entry_ext(const void *ext, size_t len);
 int raw_io_wait_init(struct daemon *d, int timeout_sec);
+
+/* raw_io.c: the request this worker thread is handling */
+uint32_t raw_io_current_opcode(void);
+/* its reply goes to the audit ring buffer (policy_audit_emit) */
+void raw_io_audit(uint32_t tag, uint64_t nodeid, bool denied);
+
+/* policy.c: enforcement from the policy maps; no-ops without them */
+struct fusebpf_policy;
+int policy_init(struct daemon *d, const struct fusebpf_policy *compiled);
+int policy_pin(struct daemon *d);
+/* once mounted: applies policy loads to the kernel's caches */
+int policy_start(struct daemon *d);
+/* before the session goes away */
+void policy_stop(struct daemon *d);
+void policy_destroy(struct daemon *d);
+/* the inode is freed (inode_table.c) */
+void policy_forget(struct daemon *d, struct inode *inode);
+void policy_tag_lookup(struct daemon *d, struct inode *parent,
+		       struct inode *inode, const char *name,
+		       const struct stat *st);
+/* 0 or a positive errno; access: FUSEBPF_ACCESS_SEE or _WRITE */
+int policy_check(fuse_req_t req, struct inode *inode, int access);
+int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
+		      int access, bool create);
+/* creating @name in @dir (also a rename or link target) */
+int policy_check_new(fuse_req_t req, struct inode *dir, const char *name);
+/* removing @name from @dir (also a rename source) */
+int policy_check_remove(fuse_req_t req, struct inode *dir, const char *name);
+int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
+			struct inode *inode, struct fuse_entry_param *e);
+bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
+			  struct inode *child, struct fuse_entry_param *e);
+bool policy_served(struct daemon *d, struct inode *inode);
+double policy_timeout(struct daemon *d, struct inode *inode);
+struct fusebpf_audit_event;
+void policy_audit_emit(struct daemon *d, const struct fusebpf_audit_event *ev);
+
+/* Replies @err if it is one: `if (policy_denied(req, policy_check(...)))` */
+static inline bool policy_denied(fuse_req_t req, int err)
+{
+	if (err)
+		fuse_reply_err(req, err);
+	return err != 0;
+}
 
 /* mode.c */
 bool mode_bpf_available(void);

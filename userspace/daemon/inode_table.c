@@ -32,8 +32,9 @@ static void release_inode(struct fusebpf_node *node, void *data)
 {
 	struct inode *inode = (struct inode *)node;
 
-	(void)data;
+	policy_forget(data, inode);
 	free(inode->served_relpath);
+	free(inode->relpath);
 	free(inode->name);
 	free(inode);
 }
@@ -140,8 +141,9 @@ static void fill_entry(struct daemon *d, struct inode *inode,
 	e->ino = inode->node.nodeid;
 	e->generation = inode->node.generation;
 	e->attr = *st;
-	e->attr_timeout = d->timeout;
-	e->entry_timeout = d->timeout;
+	/* 0 where the policy decides per caller: see policy.c */
+	e->attr_timeout = policy_timeout(d, inode);
+	e->entry_timeout = e->attr_timeout;
 }
 
 /*
@@ -207,6 +209,7 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
 		return ret;
+	policy_tag_lookup(d, parent, inode, name, &st);
 	fill_entry(d, inode, &st, e);
 	if (out)
 		*out = inode;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fusebpf/policy_compile.h"
 #include "uapi/linux/fuse_bpf.h"
 #include "fusebpfd.h"
 
@@ -35,7 +36,11 @@ static const char usage[] =
 	"  -o mode=bpf|passthrough|userspace   (default: detect)\n"
 	"  -o instance=NAME   runtime state in /run/fusebpf/NAME\n"
 	"                     (default: the FUSE connection id)\n"
-	"  -o served=REL[:REL...]  subtrees of BACKING served by the daemon\n";
+	"  -o served=REL[:REL...]  subtrees of BACKING served by the daemon\n"
+	"  -o policy=FILE     enforce a policy file (see fusebpfctl policy)\n";
+
+/* -o policy=FILE, compiled before anything is mounted */
+static struct fusebpf_policy policy_file;
 
 /* Is @path already a mount point? (mounting over it would hide a mount) */
 static bool is_mount_point(const char *path)
@@ -79,6 +84,27 @@ static int check_args(struct daemon *d)
 		fprintf(stderr, "fusebpfd: mountpoint '%s' is busy (already a mount point)\n",
 			d->mountpoint);
 		return -1;
+	}
+	if (d->opts.policy) {
+		char err[512];
+
+		if (fusebpf_policy_compile_file(d->opts.policy, &policy_file,
+						err, sizeof(err))) {
+			fprintf(stderr, "fusebpfd: %s\n", err);
+			return -1;
+		}
+		if (geteuid() != 0) {
+			fprintf(stderr, "fusebpfd: policy=%s: policies need root (BPF maps)\n",
+				d->opts.policy);
+			return -1;
+		}
+		/* ops on backed inodes never reach the daemon: nothing to
+		 * enforce them until the kernel's BPF filter (phase 2) exists */
+		if (d->opts.mode == FUSEBPF_MODE_BPF) {
+			fprintf(stderr, "fusebpfd: policy=%s: not enforceable in mode bpf yet (use mode=passthrough or userspace)\n",
+				d->opts.policy);
+			return -1;
+		}
 	}
 	if (d->opts.mode == FUSEBPF_MODE_BPF && !mode_bpf_available()) {
 		fprintf(stderr, "fusebpfd: mode bpf: this kernel has no FUSE-BPF (%s missing)\n",
@@ -162,6 +188,10 @@ static void *startup_thread(void *arg)
 		ret = mode_start(d);
 	if (!ret)
 		ret = runtime_publish(d);
+	if (!ret)
+		ret = policy_pin(d);
+	if (!ret)
+		ret = policy_start(d);
 	if (ret) {
 		startup_failed = true;
 		/* ends the loop: the kernel aborts the connection */
@@ -205,6 +235,19 @@ static int run(struct daemon *d)
 	}
 	root_fd = -1;	/* owned by the root inode */
 	ret = 1;
+	/*
+	 * The policy maps exist in every instance run by root, so that
+	 * `fusebpfctl policy load` can give any of them a policy later;
+	 * only an explicit policy= makes their absence fatal.
+	 */
+	if (d->opts.policy || geteuid() == 0) {
+		int err = policy_init(d, d->opts.policy ? &policy_file : NULL);
+
+		if (err && d->opts.policy)
+			goto out_table;
+		if (err)
+			log_error("running without policy maps");
+	}
 	d->se = session_new(d);
 	if (!d->se)
 		goto out_table;
@@ -224,6 +267,7 @@ static int run(struct daemon *d)
 	/* > 0: the signal that ended it (a clean exit); < 0: -errno */
 	ret = fuse_session_loop_mt(d->se, cfg) < 0 ? 1 : 0;
 	pthread_join(startup, NULL);
+	policy_stop(d);
 	/* unpublish before unmounting: the instance name becomes free */
 	runtime_remove(d);
 	if (startup_failed)
@@ -237,6 +281,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(d->se);
 out_table:
+	policy_destroy(d);
 	inode_table_destroy(d);
 out_runtime:
 	runtime_remove(d);
@@ -303,6 +348,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ret = run(&d);
+	fusebpf_policy_free(&policy_file);
 	fusebpf_options_free(&d.opts);
 	return ret;
 }

@@ -5,8 +5,9 @@
  * then do we know what it offers:
  *   forced with -o mode=...: that mode, or a startup error if the kernel
  *     does not offer it;
- *   auto: bpf if FUSE_BPF_FEATURE_FILE exists and INIT offers FUSE_BPF,
- *     else passthrough if INIT offers FUSE_PASSTHROUGH and we are root
+ *   auto: bpf if FUSE_BPF_FEATURE_FILE exists and INIT offers FUSE_BPF
+ *     (and no policy= is given: bpf mode cannot enforce one until the
+ *     kernel's filter exists, see policy.c), else passthrough if INIT offers FUSE_PASSTHROUGH and we are root
  *     (FUSE_DEV_IOC_BACKING_OPEN needs CAP_SYS_ADMIN), else userspace.
  *
  * bpf mode start-up failure policy: if the root cannot be attached to
@@ -45,7 +46,8 @@ void mode_decide(struct daemon *d, uint64_t kernel_flags)
 	d->kernel_flags = kernel_flags;
 	if (d->opts.mode != FUSEBPF_MODE_AUTO)
 		d->mode = d->opts.mode;
-	else if ((kernel_flags & FUSE_BPF) && mode_bpf_available())
+	else if ((kernel_flags & FUSE_BPF) && mode_bpf_available() &&
+		 !d->opts.policy)
 		d->mode = FUSEBPF_MODE_BPF;
 	else if ((kernel_flags & FUSE_PASSTHROUGH) && geteuid() == 0)
 		d->mode = FUSEBPF_MODE_PASSTHROUGH;

@@ -32,6 +32,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (policy_denied(req, policy_check(req, inode, FUSEBPF_ACCESS_SEE)))
+		return;
 	dh = calloc(1, sizeof(*dh));
 	fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!dh || fd < 0) {
@@ -83,6 +85,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, buf ? ESTALE : ENOMEM);
 		return;
 	}
+	if (policy_denied(req, policy_check(req, dir, FUSEBPF_ACCESS_SEE))) {
+		free(buf);
+		return;
+	}
 	if (off != dh->offset) {
 		seekdir(dh->dp, off);
 		dh->entry = NULL;
@@ -112,6 +118,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			}
 			if (err)
 				break;
+			/* names the caller may not see are not listed */
+			if (!policy_entry_visible(req, dir, dh->entry->d_name,
+						  child, &e)) {
+				inode_forget(d, e.ino, 1);
+				dh->offset = dh->entry->d_off;
+				dh->entry = NULL;
+				continue;
+			}
+		} else if (!is_dot_or_dotdot(dh->entry->d_name) &&
+			   !policy_entry_visible(req, dir, dh->entry->d_name,
+						 NULL, NULL)) {
+			dh->offset = dh->entry->d_off;
+			dh->entry = NULL;
+			continue;
 		} else {
 			e.attr.st_ino = dh->entry->d_ino;
 			e.attr.st_mode = dh->entry->d_type << 12;

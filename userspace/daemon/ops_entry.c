@@ -53,7 +53,15 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		ret = inode_lookup_self(d, parent, &e, &inode);
 	} else {
 		dir = inode_get(d, parent);
-		ret = dir ? inode_lookup(d, dir, name, &e, &inode) : -ESTALE;
+		ret = dir ? -policy_check(req, dir, FUSEBPF_ACCESS_SEE) : -ESTALE;
+		if (!ret)
+			ret = inode_lookup(d, dir, name, &e, &inode);
+		/* the caller may not know the name exists: ENOENT */
+		if (!ret) {
+			ret = -policy_check_lookup(req, dir, name, inode, &e);
+			if (ret)
+				inode_forget(d, e.ino, 1);
+		}
 	}
 	if (ret) {
 		fuse_reply_err(req, -ret);
@@ -86,13 +94,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int ret;
 
 	(void)fi;
-	if (!inode)
+	if (!inode || policy_denied(req, policy_check(req, inode,
+							FUSEBPF_ACCESS_SEE)))
 		return;
 	ret = inode_stat(inode, &st);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, req_daemon(req)->timeout);
+		fuse_reply_attr(req, &st, policy_timeout(req_daemon(req), inode));
 }
 
 static struct timespec set_time(int valid, int set_bit, int now_bit,
@@ -150,7 +159,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int ret;
 
-	if (!inode)
+	if (!inode || policy_denied(req, policy_check(req, inode,
+							FUSEBPF_ACCESS_WRITE)))
 		return;
 	ret = do_setattr(inode, attr, valid, fi ? fi_fd(fi) : -1);
 	if (!ret)
@@ -158,7 +168,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, req_daemon(req)->timeout);
+		fuse_reply_attr(req, &st, policy_timeout(req_daemon(req), inode));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -167,7 +177,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char buf[PATH_MAX + 1];
 	ssize_t n;
 
-	if (!inode)
+	if (!inode || policy_denied(req, policy_check(req, inode,
+							FUSEBPF_ACCESS_SEE)))
 		return;
 	n = readlinkat(inode->fd, "", buf, sizeof(buf));
 	if (n < 0)
@@ -251,7 +262,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct inode *dir = get_or_reply(req, parent);
 
-	if (!dir)
+	if (!dir || policy_denied(req, policy_check_new(req, dir, name)))
 		return;
 	use_caller_umask(req);
 	if (mknodat(dir->fd, name, mode, rdev))
@@ -265,7 +276,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct inode *dir = get_or_reply(req, parent);
 
-	if (!dir)
+	if (!dir || policy_denied(req, policy_check_new(req, dir, name)))
 		return;
 	use_caller_umask(req);
 	if (mkdirat(dir->fd, name, mode))
@@ -279,7 +290,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 {
 	struct inode *dir = get_or_reply(req, parent);
 
-	if (!dir)
+	if (!dir || policy_denied(req, policy_check_new(req, dir, name)))
 		return;
 	if (symlinkat(link, dir->fd, name))
 		fuse_reply_err(req, errno);
@@ -296,7 +307,9 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct inode *linked;
 	int ret;
 
-	if (!dir)
+	if (!dir ||
+	    policy_denied(req, policy_check(req, inode, FUSEBPF_ACCESS_WRITE)) ||
+	    policy_denied(req, policy_check_new(req, dir, newname)))
 		return;
 	if (linkat(inode->fd, "", dir->fd, newname, AT_EMPTY_PATH)) {
 		fuse_reply_err(req, errno);
@@ -314,8 +327,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct inode *dir = get_or_reply(req, parent);
 
-	if (dir)
-		fuse_reply_err(req, unlinkat(dir->fd, name, flags) ? errno : 0);
+	if (!dir || policy_denied(req, policy_check_remove(req, dir, name)))
+		return;
+	fuse_reply_err(req, unlinkat(dir->fd, name, flags) ? errno : 0);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -335,7 +349,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct inode *dir = get_or_reply(req, parent);
 	struct inode *newdir = dir ? get_or_reply(req, newparent) : NULL;
 
-	if (!newdir)
+	if (!newdir ||
+	    policy_denied(req, policy_check_remove(req, dir, name)) ||
+	    policy_denied(req, policy_check_new(req, newdir, newname)))
 		return;
 	if (renameat2(dir->fd, name, newdir->fd, newname, flags)) {
 		fuse_reply_err(req, errno);
@@ -381,7 +397,8 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct stat st;
 	int ret;
 
-	if (!inode)
+	if (!inode || policy_denied(req, policy_check(req, inode,
+				(mask & W_OK) ? FUSEBPF_ACCESS_WRITE : FUSEBPF_ACCESS_SEE)))
 		return;
 	ret = inode_stat(inode, &st);
 	if (!ret && mask != F_OK && !caller_may(req, &st, mask))

@@ -105,6 +105,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (policy_denied(req, policy_check(req, inode,
+			  (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC) ?
+			  FUSEBPF_ACCESS_WRITE : FUSEBPF_ACCESS_SEE)))
+		return;
 	inode_proc_path(inode, proc, sizeof(proc));
 	fd = open(proc, backing_flags(fi->flags) & ~(O_CREAT | O_EXCL));
 	if (fd < 0)
@@ -127,6 +131,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (policy_denied(req, policy_check_new(req, dir, name)))
+		return;
 	/* only a file we create changes owner; an existing one is opened */
 	use_caller_umask(req);
 	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode);
@@ -228,6 +234,9 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			 off_t offset, off_t length, struct fuse_file_info *fi)
 {
 	(void)ino;
+	if (policy_denied(req, policy_check(req, fi_file(fi)->inode,
+					    FUSEBPF_ACCESS_WRITE)))
+		return;
 	fuse_reply_err(req, fallocate(fi_fd(fi), mode, offset, length) ?
 			    errno : 0);
 }
@@ -250,11 +259,15 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
-	ssize_t n = copy_file_range(fi_fd(fi_in), &off_in, fi_fd(fi_out),
-				    &off_out, len, flags);
+	ssize_t n;
 
 	(void)ino_in;
 	(void)ino_out;
+	if (policy_denied(req, policy_check(req, fi_file(fi_out)->inode,
+					    FUSEBPF_ACCESS_WRITE)))
+		return;
+	n = copy_file_range(fi_fd(fi_in), &off_in, fi_fd(fi_out), &off_out,
+			    len, flags);
 	if (n < 0)
 		fuse_reply_err(req, errno);
 	else

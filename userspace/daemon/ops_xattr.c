@@ -10,13 +10,16 @@
 
 #include "fusebpfd.h"
 
+/* the inode, if the policy allows @access; otherwise replies */
 static struct inode *get_or_reply(fuse_req_t req, fuse_ino_t ino, char *proc,
-				  size_t len)
+				  size_t len, int access)
 {
 	struct inode *inode = inode_get(req_daemon(req), ino);
 
 	if (!inode)
 		fuse_reply_err(req, ESTALE);
+	else if (policy_denied(req, policy_check(req, inode, access)))
+		return NULL;
 	else
 		inode_proc_path(inode, proc, len);
 	return inode;
@@ -39,7 +42,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	char proc[64], *buf = NULL;
 	ssize_t n;
 
-	if (!get_or_reply(req, ino, proc, sizeof(proc)))
+	if (!get_or_reply(req, ino, proc, sizeof(proc), FUSEBPF_ACCESS_SEE))
 		return;
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
@@ -55,7 +58,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char proc[64], *buf = NULL;
 	ssize_t n;
 
-	if (!get_or_reply(req, ino, proc, sizeof(proc)))
+	if (!get_or_reply(req, ino, proc, sizeof(proc), FUSEBPF_ACCESS_SEE))
 		return;
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
@@ -71,7 +74,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	char proc[64];
 
-	if (get_or_reply(req, ino, proc, sizeof(proc)))
+	if (get_or_reply(req, ino, proc, sizeof(proc), FUSEBPF_ACCESS_WRITE))
 		fuse_reply_err(req, setxattr(proc, name, value, size, flags) ?
 				    errno : 0);
 }
@@ -80,7 +83,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	char proc[64];
 
-	if (get_or_reply(req, ino, proc, sizeof(proc)))
+	if (get_or_reply(req, ino, proc, sizeof(proc), FUSEBPF_ACCESS_WRITE))
 		fuse_reply_err(req, removexattr(proc, name) ? errno : 0);
 }
 

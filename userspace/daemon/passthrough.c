@@ -43,7 +43,7 @@ int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,
 	int32_t id = 0;
 
 	if (d->mode != FUSEBPF_MODE_PASSTHROUGH || inode->served ||
-	    !S_ISREG(inode->type))
+	    !S_ISREG(inode->type) || policy_served(d, inode))
 		return 0;
 	pthread_mutex_lock(&d->table.lock);
 	if (!inode->backing_id && !inode->cached_opens && !(flags & O_DIRECT))

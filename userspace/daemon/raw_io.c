@@ -28,6 +28,9 @@ struct current_request {
 	int32_t backing_id;		/* open/create: passthrough id */
 	size_t ext_len;			/* lookup: FUSE-BPF entry extension */
 	unsigned char ext[sizeof(struct fuse_bpf_entry_out)];
+	uint32_t uid, pid;
+	bool audit;			/* reply goes to the audit ring buffer */
+	struct fusebpf_audit_event event;
 };
 
 static __thread struct current_request current;
@@ -45,6 +48,34 @@ void raw_io_reply_entry_ext(const void *ext, size_t len)
 	current.ext_len = len;
 }
 
+uint32_t raw_io_current_opcode(void)
+{
+	return current.opcode;
+}
+
+void raw_io_audit(uint32_t tag, uint64_t nodeid, bool denied)
+{
+	current.audit = true;
+	current.event.tag = tag;
+	current.event.nodeid = nodeid;
+	if (denied)
+		current.event.flags |= FUSEBPF_AUDIT_DENIED;
+}
+
+/* The reply to an audited request is on its way: one event, with its result. */
+static void audit_reply(struct daemon *d, int32_t error)
+{
+	if (!current.audit)
+		return;
+	current.audit = false;
+	current.event.opcode = current.opcode;
+	current.event.uid = current.uid;
+	current.event.pid = current.pid;
+	current.event.result = error;
+	policy_audit_emit(d, &current.event);
+	fusebpf_stats_inc(&d->stats->audit_events);
+}
+
 static void see_request(struct daemon *d, const void *buf, size_t len)
 {
 	const struct fuse_in_header *in = buf;
@@ -55,6 +86,8 @@ static void see_request(struct daemon *d, const void *buf, size_t len)
 		return;
 	current.unique = in->unique;
 	current.opcode = in->opcode;
+	current.uid = in->uid;
+	current.pid = in->pid;
 	if (in->opcode < FUSEBPF_STATS_OPCODES)
 		fusebpf_stats_inc(&d->stats->requests[in->opcode]);
 	if (in->opcode == FUSE_INIT &&
@@ -142,6 +175,9 @@ static ssize_t raw_writev(int fd, struct iovec *iov, int count,
 	ssize_t n;
 	void *p;
 
+	if (iov[0].iov_len >= sizeof(*out) && out->unique &&
+	    out->unique == current.unique)
+		audit_reply(d, out->error);
 	if (!ours)
 		return writev(fd, iov, count);
 	switch (current.opcode) {
@@ -176,7 +212,8 @@ static ssize_t raw_splice_send(int fdin, off_t *offin, int fdout,
 			       off_t *offout, size_t len, unsigned int flags,
 			       void *userdata)
 {
-	(void)userdata;
+	/* data replies (READ) spliced from a pipe: they succeeded */
+	audit_reply(userdata, 0);
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fusebpfctl policy check FILE
+ * fusebpfctl policy load FILE [MOUNTPOINT|INSTANCE]
+ *
+ * load compiles the whole file first: a file with any error changes
+ * nothing. Then it rewrites the pinned maps of the running instance
+ * (/sys/fs/bpf/fusebpf/<instance>/); the daemon decides from those maps
+ * on every operation, so the new policy applies to the next one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "fusebpf/instance.h"
+#include "fusebpf/policy_compile.h"
+#include "policy.h"
+
+#define ERR_MAX 512
+#define APPLY_WAIT_MS 3000
+
+/*
+ * The daemon drops the kernel's cached dentries and then sets meta.applied:
+ * once it has, every later walk sees the new policy.
+ */
+static bool wait_applied(const struct fusebpf_policy_maps *m)
+{
+	struct timespec tick = { 0, 10 * 1000000L };
+	struct fusebpf_policy_meta meta;
+	__u32 zero = 0;
+
+	for (int ms = 0; ms < APPLY_WAIT_MS; ms += 10) {
+		if (bpf_map_lookup_elem(m->meta, &zero, &meta))
+			return false;
+		if (meta.applied == meta.generation)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+static int check(const char *file)
+{
+	struct fusebpf_policy p;
+	char err[ERR_MAX];
+
+	if (fusebpf_policy_compile_file(file, &p, err, sizeof(err))) {
+		fprintf(stderr, "fusebpfctl: %s\n", err);
+		fusebpf_policy_free(&p);
+		return 1;
+	}
+	printf("%s: ok, ", file);
+	fusebpf_policy_print(stdout, &p);
+	fusebpf_policy_free(&p);
+	return 0;
+}
+
+/* The only running instance, when the user named none. */
+static int only_instance(char *name, size_t len)
+{
+	struct fusebpf_instance inst;
+	DIR *dir = opendir(FUSEBPF_RUN_DIR);
+	struct dirent *de;
+	int found = 0;
+
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' ||
+		    fusebpf_instance_open(de->d_name, &inst))
+			continue;
+		if (!found++)
+			snprintf(name, len, "%s", inst.name);
+		fusebpf_instance_close(&inst);
+	}
+	if (dir)
+		closedir(dir);
+	if (found == 1)
+		return 0;
+	fprintf(stderr, "fusebpfctl policy load: %s: name the MOUNTPOINT or INSTANCE\n",
+		found ? "several fusebpfd instances are running" :
+			"no fusebpfd instance is running");
+	return -1;
+}
+
+static int load(const char *file, const char *target)
+{
+	char err[ERR_MAX], name[FUSEBPF_INSTANCE_NAME_MAX];
+	struct fusebpf_policy_maps maps;
+	struct fusebpf_instance inst;
+	struct fusebpf_policy p;
+	int ret;
+
+	if (fusebpf_policy_compile_file(file, &p, err, sizeof(err))) {
+		fprintf(stderr, "fusebpfctl: %s (running policy unchanged)\n", err);
+		fusebpf_policy_free(&p);
+		return 1;
+	}
+	if (!target) {
+		ret = only_instance(name, sizeof(name));
+	} else {
+		ret = fusebpf_instance_open(target, &inst);
+		if (ret)
+			fprintf(stderr, "fusebpfctl policy load: %s: %s\n", target,
+				ret == -ENOENT ? "no running fusebpfd instance" :
+						 strerror(-ret));
+		else
+			snprintf(name, sizeof(name), "%s", inst.name);
+		if (!ret)
+			fusebpf_instance_close(&inst);
+	}
+	if (ret) {
+		fusebpf_policy_free(&p);
+		return 1;
+	}
+	ret = fusebpf_policy_maps_open(name, &maps);
+	if (ret) {
+		fprintf(stderr, "fusebpfctl policy load: instance %s has no policy maps in %s/%s: %s\n",
+			name, FUSEBPF_POLICY_PIN_DIR, name, strerror(-ret));
+		fusebpf_policy_free(&p);
+		return 1;
+	}
+	ret = fusebpf_policy_apply(&maps, &p, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "fusebpfctl policy load: instance %s: %s\n", name,
+			err);
+	else if (!wait_applied(&maps))
+		fprintf(stderr, "fusebpfctl policy load: instance %s: maps updated, but the daemon did not confirm within %d ms (cached dentries may see the old policy for up to a second)\n",
+			name, APPLY_WAIT_MS);
+	if (!ret)
+		printf("instance %s: loaded %s (%u classes, %zu hidden names, %zu uids)\n",
+		       name, file, p.nr_classes, p.nr_names, p.nr_uids);
+	fusebpf_policy_maps_close(&maps);
+	fusebpf_policy_free(&p);
+	return ret ? 1 : 0;
+}
+
+int cmd_policy(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "check"))
+		return check(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "load"))
+		return load(argv[2], argc == 4 ? argv[3] : NULL);
+	fprintf(stderr, "usage: fusebpfctl policy check FILE\n"
+			"       fusebpfctl policy load FILE [MOUNTPOINT|INSTANCE]\n");
+	return 2;
+}

@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy enforcement in modes passthrough and userspace, from the maps of
+ * bpf/policy.bpf.c (layouts and tag scheme in include/fusebpf/policy.h).
+ *
+ * Every decision reads the maps again: rules and meta are mmap-ed arrays
+ * (no syscall), uid_classes/paths/hidden_names are hash lookups. So a
+ * `bpftool map update` or `fusebpfctl policy load` applies to the next
+ * operation. Tags (class, path tree node, owner) are computed at lookup
+ * from the parent's tag and the name; an inode remembers the path it was
+ * last looked up by, so that after a policy load (meta.generation moved)
+ * its tag is recomputed from the root.
+ *
+ * Caching: the kernel must not answer a lookup from its dentry cache for
+ * an inode whose visibility depends on the caller, or a dentry cached by
+ * its owner would let another uid walk in (the Android FUSE hole: an
+ * in-use dentry never re-ran lookup). Entries and attributes of inodes in
+ * any policy class, and of names in hidden_names, are replied with
+ * timeout 0: the kernel then revalidates the dentry with a LOOKUP on every
+ * path walk, in-use or not, and that LOOKUP carries the walking caller's
+ * uid. A negative answer (ENOENT reply) is never cached by FUSE. Inodes no
+ * policy path covers keep the normal timeouts; when a policy load moves
+ * meta.generation, the sweeper thread drops every dentry the daemon handed
+ * out (FUSE_NOTIFY_INVAL_ENTRY), so the new policy applies to the next
+ * walk, and then sets meta.applied, which `fusebpfctl policy load` waits
+ * for.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fusebpf/policy_compile.h"
+#include "policy.skel.h"
+#include "fusebpfd.h"
+
+#define BPF_FS_MAGIC_NUMBER	0xcafe4a11
+#define BPF_FS_ROOT		"/sys/fs/bpf"
+#define OWNER_SLOTS_MAX		4096
+#define SWEEP_PERIOD_MS		20
+
+struct policy {
+	struct policy_bpf *skel;
+	struct fusebpf_policy_maps maps;	/* fds owned by skel */
+	const struct fusebpf_rule *rules;	/* mmap of the rules map */
+	struct fusebpf_policy_meta *meta;	/* mmap of the meta map */
+	size_t rules_len, meta_len;
+	int audit_prog;
+	char pin_dir[PATH_MAX];
+	bool pinned;
+
+	/* inode tags, owner slots, the list of looked-up inodes */
+	pthread_mutex_t lock;
+	uid_t owner_uids[OWNER_SLOTS_MAX];	/* slot i + 1 */
+	unsigned int nr_owner_slots;
+	struct inode *looked_up;
+
+	pthread_t sweeper;
+	bool sweeper_running;
+	volatile bool stopping;
+};
+
+static uint64_t generation(const struct policy *p)
+{
+	return __atomic_load_n(&p->meta->generation, __ATOMIC_ACQUIRE);
+}
+
+static struct fusebpf_rule rule_of(const struct policy *p, uint32_t cls)
+{
+	struct fusebpf_rule r;
+
+	/* a bpftool update may be writing it: copy, then decide on the copy */
+	memcpy(&r, &p->rules[cls], sizeof(r));
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return r;
+}
+
+static uint32_t uid_bits(const struct policy *p, uid_t uid)
+{
+	uint32_t key = uid, bits = 0;
+
+	if (bpf_map_lookup_elem(p->maps.uid_classes, &key, &bits))
+		return 0;
+	return bits;
+}
+
+/* ---- setup ---- */
+
+static void *map_mmap(struct bpf_map *map, size_t *len)
+{
+	size_t value = (bpf_map__value_size(map) + 7) & ~7ul;
+	long page = sysconf(_SC_PAGESIZE);
+	void *m;
+
+	*len = (value * bpf_map__max_entries(map) + page - 1) & ~(page - 1);
+	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(map), 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+int policy_init(struct daemon *d, const struct fusebpf_policy *compiled)
+{
+	struct fusebpf_policy empty;
+	struct policy *p;
+	char err[512];
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	libbpf_set_print(NULL);
+	p->skel = policy_bpf__open_and_load();
+	if (!p->skel) {
+		int ret = -errno;
+
+		log_error("cannot load the policy maps (bpf/policy.bpf.c): %s",
+			  strerror(-ret));
+		free(p);
+		return ret ? ret : -EINVAL;
+	}
+	p->maps = (struct fusebpf_policy_maps){
+		.rules = bpf_map__fd(p->skel->maps.rules),
+		.uid_classes = bpf_map__fd(p->skel->maps.uid_classes),
+		.paths = bpf_map__fd(p->skel->maps.paths),
+		.hidden_names = bpf_map__fd(p->skel->maps.hidden_names),
+		.owners = bpf_map__fd(p->skel->maps.owners),
+		.meta = bpf_map__fd(p->skel->maps.meta),
+		.audit_events = bpf_map__fd(p->skel->maps.audit_events),
+	};
+	p->audit_prog = bpf_program__fd(p->skel->progs.audit_emit);
+	p->rules = map_mmap(p->skel->maps.rules, &p->rules_len);
+	p->meta = map_mmap(p->skel->maps.meta, &p->meta_len);
+	d->policy = p;
+	if (!p->rules || !p->meta) {
+		log_error("cannot mmap the policy maps: %s", strerror(errno));
+		policy_destroy(d);
+		return -EINVAL;
+	}
+	memset(&empty, 0, sizeof(empty));
+	if (fusebpf_policy_apply(&p->maps, compiled ? compiled : &empty, err,
+				 sizeof(err))) {
+		log_error("policy: %s", err);
+		policy_destroy(d);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *const pinned_maps[] = {
+	"rules", "uid_classes", "paths", "hidden_names", "owners", "meta",
+	"audit_events",
+};
+
+static void unpin_all(const char *dir)
+{
+	char path[PATH_MAX + 32];
+
+	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pinned_maps[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* bpffs at /sys/fs/bpf, mounted if it is not */
+static int ensure_bpffs(void)
+{
+	struct statfs sf;
+
+	if (statfs(BPF_FS_ROOT, &sf) == 0 && sf.f_type == BPF_FS_MAGIC_NUMBER)
+		return 0;
+	if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700"))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Pins the maps under /sys/fs/bpf/fusebpf/<instance>/. Pins left there are
+ * those of a dead instance of the same name (runtime_publish already
+ * refused a live one) and are replaced.
+ */
+int policy_pin(struct daemon *d)
+{
+	struct policy *p = d->policy;
+	struct bpf_map *map;
+	char path[PATH_MAX + 32];
+	int ret;
+
+	if (!p)
+		return 0;
+	ret = ensure_bpffs();
+	if (ret) {
+		log_error("policy: cannot mount bpffs on %s: %s", BPF_FS_ROOT,
+			  strerror(-ret));
+		return ret;
+	}
+	fusebpf_policy_pin_dir(d->instance, p->pin_dir, sizeof(p->pin_dir));
+	if (mkdir(FUSEBPF_POLICY_PIN_DIR, 0700) && errno != EEXIST)
+		goto fail;
+	unpin_all(p->pin_dir);
+	if (mkdir(p->pin_dir, 0700))
+		goto fail;
+	p->pinned = true;
+	bpf_object__for_each_map(map, p->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", p->pin_dir,
+			 bpf_map__name(map));
+		if (bpf_map__pin(map, path))
+			goto fail;
+	}
+	return 0;
+fail:
+	ret = -errno;
+	log_error("policy: cannot pin the maps in %s: %s", p->pin_dir,
+		  strerror(-ret));
+	return ret;
+}
+
+/* ---- after a policy load: drop the kernel's dentries ---- */
+
+struct entry_ref {
+	uint64_t parent;
+	char *name;
+};
+
+static void sweep(struct daemon *d)
+{
+	struct policy *p = d->policy;
+	struct entry_ref *refs = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (struct inode *i = p->looked_up; i; i = i->policy_next) {
+		const char *slash = i->relpath ? strrchr(i->relpath, '/') : NULL;
+		const char *name = slash ? slash + 1 : i->relpath;
+
+		if (!name || !*name)
+			continue;
+		if (n == cap) {
+			struct entry_ref *grown;
+
+			cap = cap ? cap * 2 : 256;
+			grown = realloc(refs, cap * sizeof(*refs));
+			if (!grown)
+				break;
+			refs = grown;
+		}
+		refs[n].parent = i->policy_parent;
+		refs[n].name = strdup(name);
+		if (refs[n].name)
+			n++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	/* outside any request: the kernel takes the parents' inode locks */
+	for (size_t i = 0; i < n; i++) {
+		fuse_lowlevel_notify_inval_entry(d->se, refs[i].parent,
+						 refs[i].name,
+						 strlen(refs[i].name));
+		free(refs[i].name);
+	}
+	free(refs);
+}
+
+static void *sweeper_thread(void *arg)
+{
+	struct daemon *d = arg;
+	struct policy *p = d->policy;
+	struct timespec period = { 0, SWEEP_PERIOD_MS * 1000000L };
+	uint64_t seen = generation(p);
+
+	__atomic_store_n(&p->meta->applied, seen, __ATOMIC_RELEASE);
+	while (!p->stopping) {
+		uint64_t gen = generation(p);
+
+		if (gen != seen) {
+			sweep(d);
+			seen = gen;
+			__atomic_store_n(&p->meta->applied, gen, __ATOMIC_RELEASE);
+		}
+		nanosleep(&period, NULL);
+	}
+	return NULL;
+}
+
+int policy_start(struct daemon *d)
+{
+	struct policy *p = d->policy;
+	sigset_t all, old;
+	int ret;
+
+	if (!p)
+		return 0;
+	/* termination signals belong to the loop threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = pthread_create(&p->sweeper, NULL, sweeper_thread, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		log_error("policy: cannot start the sweeper thread: %s",
+			  strerror(ret));
+		return -ret;
+	}
+	p->sweeper_running = true;
+	return 0;
+}
+
+void policy_forget(struct daemon *d, struct inode *inode)
+{
+	struct policy *p = d ? d->policy : NULL;
+
+	if (!p || !inode->relpath)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (inode->policy_prev)
+		inode->policy_prev->policy_next = inode->policy_next;
+	else if (p->looked_up == inode)
+		p->looked_up = inode->policy_next;
+	if (inode->policy_next)
+		inode->policy_next->policy_prev = inode->policy_prev;
+	inode->policy_next = inode->policy_prev = NULL;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void policy_stop(struct daemon *d)
+{
+	struct policy *p = d->policy;
+
+	if (p && p->sweeper_running) {
+		p->stopping = true;
+		pthread_join(p->sweeper, NULL);
+		p->sweeper_running = false;
+	}
+}
+
+void policy_destroy(struct daemon *d)
+{
+	struct policy *p = d->policy;
+
+	if (!p)
+		return;
+	policy_stop(d);
+	if (p->pinned)
+		unpin_all(p->pin_dir);
+	if (p->rules)
+		munmap((void *)p->rules, p->rules_len);
+	if (p->meta)
+		munmap(p->meta, p->meta_len);
+	policy_bpf__destroy(p->skel);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	d->policy = NULL;
+}
+
+/* ---- tags ---- */
+
+static uint32_t owner_slot(struct daemon *d, uid_t uid)
+{
+	struct policy *p = d->policy;
+	uint32_t slot = 0, key, val = uid;
+
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int i = 0; i < p->nr_owner_slots && !slot; i++)
+		if (p->owner_uids[i] == uid)
+			slot = i + 1;
+	if (!slot && p->nr_owner_slots < OWNER_SLOTS_MAX) {
+		key = p->nr_owner_slots + 1;
+		if (bpf_map_update_elem(p->maps.owners, &key, &val, BPF_ANY) == 0) {
+			p->owner_uids[p->nr_owner_slots++] = uid;
+			slot = key;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return slot;	/* 0: no room; the kernel filter then sees no owner */
+}
+
+static bool path_child(const struct policy *p, uint32_t parent,
+		       const char *name, struct fusebpf_path_node *node)
+{
+	struct fusebpf_path_key key = { .parent = parent };
+
+	if (strlen(name) >= sizeof(key.name))
+		return false;
+	strcpy(key.name, name);
+	if (bpf_map_lookup_elem(p->maps.paths, &key, node) == 0)
+		return true;
+	memset(key.name, 0, sizeof(key.name));
+	key.name[0] = '*';
+	return bpf_map_lookup_elem(p->maps.paths, &key, node) == 0;
+}
+
+/*
+ * Tag of the entry @name below a directory tagged @parent. @owner: the
+ * entry's uid, used when the entry starts a class (the class root's owner
+ * owns the subtree).
+ */
+static struct policy_tag tag_child(struct daemon *d,
+				   const struct policy_tag *parent,
+				   const char *name, uid_t owner)
+{
+	struct policy_tag t = *parent;
+	struct fusebpf_path_node node;
+
+	t.pnode = FUSEBPF_PATH_NONE;
+	if (parent->pnode == FUSEBPF_PATH_NONE ||
+	    !path_child(d->policy, parent->pnode, name, &node))
+		return t;
+	t.pnode = node.node;
+	if (node.cls && node.cls < FUSEBPF_POLICY_CLASSES) {
+		t.cls = node.cls;
+		t.owner_uid = owner;
+		t.slot = owner_slot(d, owner);
+	}
+	return t;
+}
+
+static struct policy_tag root_tag(uint64_t gen)
+{
+	return (struct policy_tag){ .gen = gen, .pnode = FUSEBPF_PATH_ROOT };
+}
+
+/* Tag of a path below BACKING, walked from the root. */
+static struct policy_tag tag_path(struct daemon *d, const char *relpath,
+				  uint64_t gen)
+{
+	struct policy_tag t = root_tag(gen);
+	char *copy = strdup(relpath), *save = NULL;
+	struct stat st;
+
+	if (!copy)
+		return t;
+	for (char *c = strtok_r(copy, "/", &save); c && t.pnode;
+	     c = strtok_r(NULL, "/", &save)) {
+		/* owner of a class root: stat that prefix */
+		if (fstatat(d->table.root->fd, copy, &st, AT_SYMLINK_NOFOLLOW))
+			st.st_uid = 0;
+		t = tag_child(d, &t, c, st.st_uid);
+		if (save && *save)
+			save[-1] = '/';	/* re-join for the next prefix stat */
+	}
+	free(copy);
+	return t;
+}
+
+/* The inode's tag, recomputed if the policy was reloaded since. */
+static struct policy_tag inode_tag(struct daemon *d, struct inode *inode)
+{
+	struct policy *p = d->policy;
+	uint64_t gen = generation(p);
+	struct policy_tag t;
+	char *relpath;
+
+	if (inode == d->table.root)
+		return root_tag(gen);
+	pthread_mutex_lock(&p->lock);
+	t = inode->tag;
+	relpath = t.gen == gen || !inode->relpath ? NULL : strdup(inode->relpath);
+	pthread_mutex_unlock(&p->lock);
+	if (t.gen == gen)
+		return t;
+	if (!relpath)	/* never looked up by name (export handle) */
+		return root_tag(gen);
+	t = tag_path(d, relpath, gen);
+	free(relpath);
+	pthread_mutex_lock(&p->lock);
+	inode->tag = t;
+	pthread_mutex_unlock(&p->lock);
+	return t;
+}
+
+void policy_tag_lookup(struct daemon *d, struct inode *parent,
+		       struct inode *inode, const char *name,
+		       const struct stat *st)
+{
+	struct policy *p = d->policy;
+	struct policy_tag pt, t;
+	char *relpath = NULL;
+
+	if (!p || inode == d->table.root || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return;
+	pt = inode_tag(d, parent);
+	t = tag_child(d, &pt, name, st->st_uid);
+	pthread_mutex_lock(&p->lock);
+	if (parent == d->table.root || parent->relpath) {
+		const char *pre = parent == d->table.root ? "" : parent->relpath;
+
+		if (asprintf(&relpath, "%s%s%s", pre, *pre ? "/" : "", name) < 0)
+			relpath = NULL;
+	}
+	if (relpath) {
+		if (!inode->relpath) {	/* first lookup by name: list it */
+			inode->policy_next = p->looked_up;
+			if (p->looked_up)
+				p->looked_up->policy_prev = inode;
+			p->looked_up = inode;
+		}
+		free(inode->relpath);
+		inode->relpath = relpath;
+		inode->policy_parent = parent->node.nodeid;
+	}
+	inode->tag = t;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- decisions ---- */
+
+static void count_denied(struct daemon *d)
+{
+	uint32_t op = raw_io_current_opcode();
+
+	if (op < FUSEBPF_STATS_OPCODES)
+		fusebpf_stats_inc(&d->stats->denied[op]);
+}
+
+/* Decision for a tag; 0 or a positive errno. */
+static int decide(fuse_req_t req, const struct policy_tag *t,
+		  uint64_t nodeid, int access, bool audit)
+{
+	struct daemon *d = req_daemon(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fusebpf_rule r;
+	uint32_t bits = 0;
+	int err;
+
+	if (!t->cls)
+		return 0;
+	r = rule_of(d->policy, t->cls);
+	if (fusebpf_rule_needs_uid_bits(&r))
+		bits = uid_bits(d->policy, ctx->uid);
+	err = fusebpf_policy_decide(&r, ctx->uid, bits,
+				    r.owner_uid == FUSEBPF_OWNER_DIR ?
+				    t->owner_uid : r.owner_uid, access);
+	if (audit && (r.flags & FUSEBPF_RULE_AUDIT))
+		raw_io_audit(FUSEBPF_TAG(t->cls, t->slot), nodeid, err != 0);
+	return err;
+}
+
+int policy_check(fuse_req_t req, struct inode *inode, int access)
+{
+	struct daemon *d = req_daemon(req);
+	struct policy_tag t;
+	int err;
+
+	if (!d->policy)
+		return 0;
+	t = inode_tag(d, inode);
+	err = decide(req, &t, inode->node.nodeid, access, true);
+	if (err)
+		count_denied(d);
+	return err;
+}
+
+/* Is @name hidden from the caller in a directory of class @cls? */
+static bool name_hidden(fuse_req_t req, uint32_t cls, const char *name,
+			bool *listed)
+{
+	struct policy *p = req_daemon(req)->policy;
+	struct fusebpf_name_key key = { .cls = FUSEBPF_CLASS_ANY };
+	struct fusebpf_hidden h;
+
+	*listed = false;
+	if (strlen(name) >= sizeof(key.name))
+		return false;
+	strcpy(key.name, name);
+	if (bpf_map_lookup_elem(p->maps.hidden_names, &key, &h)) {
+		key.cls = cls;
+		if (!cls || bpf_map_lookup_elem(p->maps.hidden_names, &key, &h))
+			return false;
+	}
+	*listed = true;
+	return !(uid_bits(p, fuse_req_ctx(req)->uid) & h.hide_exempt);
+}
+
+/*
+ * Access to the entry @name of @dir, which may not exist (create-like ops
+ * pass @create: then a name the caller may not see, or a hidden one, is
+ * EACCES rather than ENOENT, and a missing entry would become the
+ * caller's own).
+ */
+int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
+		      int access, bool create)
+{
+	struct daemon *d = req_daemon(req);
+	struct policy_tag pt, t;
+	struct stat st;
+	bool listed;
+	int err;
+
+	if (!d->policy)
+		return 0;
+	pt = inode_tag(d, dir);
+	if (name_hidden(req, pt.cls, name, &listed)) {
+		err = create ? EACCES : ENOENT;
+		goto denied;
+	}
+	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW))
+		st.st_uid = fuse_req_ctx(req)->uid;
+	t = tag_child(d, &pt, name, st.st_uid);
+	err = decide(req, &t, dir->node.nodeid, access, true);
+	if (err == ENOENT && create)
+		err = EACCES;
+	if (!err)
+		return 0;
+denied:
+	count_denied(d);
+	return err;
+}
+
+int policy_check_new(fuse_req_t req, struct inode *dir, const char *name)
+{
+	int err = policy_check(req, dir, FUSEBPF_ACCESS_WRITE);
+
+	return err ? err : policy_check_name(req, dir, name,
+					     FUSEBPF_ACCESS_WRITE, true);
+}
+
+int policy_check_remove(fuse_req_t req, struct inode *dir, const char *name)
+{
+	int err = policy_check(req, dir, FUSEBPF_ACCESS_WRITE);
+
+	return err ? err : policy_check_name(req, dir, name,
+					     FUSEBPF_ACCESS_WRITE, false);
+}
+
+/*
+ * LOOKUP of @name in @dir found @inode (tagged by inode_lookup). Returns
+ * an errno if the caller may not see it; otherwise sets the timeouts of
+ * @e to 0 when the answer depends on the caller.
+ */
+int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
+			struct inode *inode, struct fuse_entry_param *e)
+{
+	struct daemon *d = req_daemon(req);
+	struct policy_tag pt, t;
+	bool listed;
+	int err;
+
+	if (!d->policy)
+		return 0;
+	pt = inode_tag(d, dir);
+	if (name_hidden(req, pt.cls, name, &listed)) {
+		count_denied(d);
+		return ENOENT;
+	}
+	t = inode_tag(d, inode);
+	err = decide(req, &t, inode->node.nodeid, FUSEBPF_ACCESS_SEE, true);
+	if (err) {
+		count_denied(d);
+		return err;
+	}
+	if (listed || t.cls) {
+		e->entry_timeout = 0;
+		e->attr_timeout = 0;
+	}
+	return 0;
+}
+
+/*
+ * readdir: may the caller see the entry @name? (no counting: a filter).
+ * readdirplus passes the looked-up @child and its entry @e, whose timeouts
+ * are zeroed as in policy_check_lookup.
+ */
+bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
+			  struct inode *child, struct fuse_entry_param *e)
+{
+	struct daemon *d = req_daemon(req);
+	struct policy_tag pt, t;
+	struct stat st;
+	bool listed;
+
+	if (!d->policy)
+		return true;
+	pt = inode_tag(d, dir);
+	if (name_hidden(req, pt.cls, name, &listed))
+		return false;
+	if (child) {
+		t = inode_tag(d, child);
+		if (e && (listed || t.cls)) {
+			e->entry_timeout = 0;
+			e->attr_timeout = 0;
+		}
+	} else {
+		if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW))
+			return true;	/* gone: the kernel will see that */
+		t = tag_child(d, &pt, name, st.st_uid);
+	}
+	return decide(req, &t, dir->node.nodeid, FUSEBPF_ACCESS_SEE, false) == 0;
+}
+
+bool policy_served(struct daemon *d, struct inode *inode)
+{
+	struct policy_tag t;
+
+	if (!d->policy)
+		return false;
+	t = inode_tag(d, inode);
+	return t.cls && (rule_of(d->policy, t.cls).flags & FUSEBPF_RULE_SERVED);
+}
+
+double policy_timeout(struct daemon *d, struct inode *inode)
+{
+	if (d->policy && inode_tag(d, inode).cls)
+		return 0;
+	return d->timeout;
+}
+
+void policy_audit_emit(struct daemon *d, const struct fusebpf_audit_event *ev)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ev,
+		    .ctx_size_in = sizeof(*ev));
+
+	if (d->policy && bpf_prog_test_run_opts(d->policy->audit_prog, &opts))
+		log_error("policy: audit event lost: %s", strerror(errno));
+}
