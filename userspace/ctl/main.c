@@ -17,6 +17,8 @@ static const char usage[] =
 	"  policy check FILE                    compile a policy file, report errors\n"
 	"  policy load FILE [MOUNTPOINT|INSTANCE]\n"
 	"                                       replace the policy of a running instance\n"
+	"  policy events [MOUNTPOINT|INSTANCE] [--json]\n"
+	"                                       audit events (drains the ring buffer)\n"
 	"  help                                 this text\n";
 
 static const struct {

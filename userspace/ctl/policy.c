@@ -2,6 +2,7 @@
 /*
  * fusebpfctl policy check FILE
  * fusebpfctl policy load FILE [MOUNTPOINT|INSTANCE]
+ * fusebpfctl policy events [MOUNTPOINT|INSTANCE] [--json]
  *
  * load compiles the whole file first: a file with any error changes
  * nothing. Then it rewrites the pinned maps of the running instance
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "fusebpf/instance.h"
 #include "fusebpf/policy_compile.h"
@@ -137,13 +139,90 @@ static int load(const char *file, const char *target)
 	return ret ? 1 : 0;
 }
 
+static int print_event(void *ctx, void *data, size_t len)
+{
+	const struct fusebpf_audit_event *ev = data;
+	const char *op;
+	bool json = *(bool *)ctx;
+
+	if (len < sizeof(*ev))
+		return 0;
+	op = fusebpf_opcode_name(ev->opcode);
+	if (json)
+		printf("{\"opcode\": \"%s\", \"uid\": %u, \"pid\": %u, \"class\": %u, \"tag\": %u, \"nodeid\": %llu, \"result\": %d, \"denied\": %s}\n",
+		       op ? op : "?", ev->uid, ev->pid, FUSEBPF_TAG_CLASS(ev->tag),
+		       ev->tag, (unsigned long long)ev->nodeid, ev->result,
+		       ev->flags & FUSEBPF_AUDIT_DENIED ? "true" : "false");
+	else
+		printf("%-12s uid %-6u pid %-7u class %-3u nodeid %-8llu %s%s\n",
+		       op ? op : "?", ev->uid, ev->pid, FUSEBPF_TAG_CLASS(ev->tag),
+		       (unsigned long long)ev->nodeid,
+		       ev->result ? strerror(-ev->result) : "ok",
+		       ev->flags & FUSEBPF_AUDIT_DENIED ? " (policy)" : "");
+	return 0;
+}
+
+/* Drains the audit ring buffer: each event is printed once. */
+static int events(const char *target, bool json)
+{
+	char name[FUSEBPF_INSTANCE_NAME_MAX];
+	struct fusebpf_policy_maps maps;
+	struct fusebpf_instance inst;
+	struct ring_buffer *rb;
+	int ret;
+
+	if (!target) {
+		ret = only_instance(name, sizeof(name));
+	} else {
+		ret = fusebpf_instance_open(target, &inst);
+		if (ret)
+			fprintf(stderr, "fusebpfctl policy events: %s: no running fusebpfd instance\n",
+				target);
+		else
+			snprintf(name, sizeof(name), "%s", inst.name);
+		if (!ret)
+			fusebpf_instance_close(&inst);
+	}
+	if (ret)
+		return 1;
+	if (fusebpf_policy_maps_open(name, &maps)) {
+		fprintf(stderr, "fusebpfctl policy events: instance %s has no policy maps\n",
+			name);
+		return 1;
+	}
+	libbpf_set_print(NULL);
+	rb = ring_buffer__new(maps.audit_events, print_event, &json, NULL);
+	ret = rb && ring_buffer__consume(rb) >= 0 ? 0 : 1;
+	if (ret)
+		fprintf(stderr, "fusebpfctl policy events: cannot read the ring buffer\n");
+	ring_buffer__free(rb);
+	fusebpf_policy_maps_close(&maps);
+	return ret;
+}
+
 int cmd_policy(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "events")) {
+		const char *target = NULL;
+		bool json = false;
+
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--json"))
+				json = true;
+			else if (!target && argv[i][0] != '-')
+				target = argv[i];
+			else
+				goto usage;
+		}
+		return events(target, json);
+	}
 	if (argc == 3 && !strcmp(argv[1], "check"))
 		return check(argv[2]);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "load"))
 		return load(argv[2], argc == 4 ? argv[3] : NULL);
+usage:
 	fprintf(stderr, "usage: fusebpfctl policy check FILE\n"
-			"       fusebpfctl policy load FILE [MOUNTPOINT|INSTANCE]\n");
+			"       fusebpfctl policy load FILE [MOUNTPOINT|INSTANCE]\n"
+			"       fusebpfctl policy events [MOUNTPOINT|INSTANCE] [--json]\n");
 	return 2;
 }
