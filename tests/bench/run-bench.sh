@@ -23,7 +23,8 @@ METABENCH=${METABENCH:-$ROOT/build/tests/bench/metabench}
 POLICY=${POLICY:-$ROOT/examples/android-storage.policy}
 FEATURE_FILE=/sys/fs/fuse/features/fuse_bpf	# FUSE_BPF_FEATURE_FILE in the UAPI
 
-ALL_CONFIGS="native passthrough userspace bpf bpf+policy bindfs"
+ALL_CONFIGS="native passthrough userspace bpf bpf+policy bindfs passthrough+policy userspace+policy"
+DEFAULT_CONFIGS="native passthrough userspace bpf bpf+policy bindfs"
 ALL_WORKLOADS="seqwrite seqread randread randwrite randread-direct randwrite-direct
 create stat open readdir rename unlink smallread"
 
@@ -38,7 +39,9 @@ usage: $0 [options]
   --rand-time TIME   length of each random I/O run, fio syntax (default 5s)
   --files N          files for metadata and small-file workloads (default 10000)
   --verify-size SIZE size of the data-check file (default 64M)
-  --configs LIST     comma-separated subset of: ${ALL_CONFIGS// /,}
+  --configs LIST     comma-separated, from: ${ALL_CONFIGS// /,}
+                     (default ${DEFAULT_CONFIGS// /,}; X+policy = mode X with
+                     examples/android-storage.policy loaded)
   --workloads LIST   comma-separated subset of: $(echo $ALL_WORKLOADS | tr ' ' ,)
   --dir DIR          where to create the scratch directory (default /var/tmp)
   --out DIR          where results go (default $ROOT/build/bench)
@@ -51,7 +54,7 @@ EOF
 die() { echo "run-bench: $*" >&2; exit 2; }
 
 REPS=5 WARMUP=1 SIZE=1G RAND_SIZE=256M RAND_TIME=5s FILES=10000 VERIFY_SIZE=64M
-CONFIGS=$ALL_CONFIGS WORKLOADS=$ALL_WORKLOADS SCRATCH_PARENT=/var/tmp
+CONFIGS=$DEFAULT_CONFIGS WORKLOADS=$ALL_WORKLOADS SCRATCH_PARENT=/var/tmp
 OUT=$ROOT/build/bench LABEL=host EMIT=0 SMOKE=0 READDIR_PASSES=5 WL_TIMEOUT=900
 
 while [ $# -gt 0 ]; do
@@ -131,8 +134,8 @@ fail_config() {	# config reason...
 
 # Why a configuration is not applicable on this kernel, or nothing.
 not_available() {
-	case $1 in
-	bpf|bpf+policy)
+	case ${1%+policy} in
+	bpf)
 		[ -e "$FEATURE_FILE" ] || echo "kernel without FUSE-BPF ($FEATURE_FILE absent)" ;;
 	passthrough)
 		local v; v=$(uname -r | awk -F'[.-]' '{ print $1 * 1000 + $2 }')
@@ -174,7 +177,7 @@ mount_config() {
 	*)
 		local mode=${c%+policy} inst=$INSTANCE_PREFIX-$s opts
 		opts="mode=$mode,instance=$inst"
-		if [ "$c" = bpf+policy ]; then
+		if [ "$mode" != "$c" ]; then
 			[ -r "$POLICY" ] || { fail_config "$c" "policy $POLICY missing"; return; }
 			opts="$opts,policy=$POLICY"
 		fi
@@ -512,23 +515,23 @@ awk -F'\t' -v cols="$COLS" -v wls="$(echo $WORKLOADS)" -v out="$OUT" \
 		printf "seq file %s, random I/O on a %s file for %s per run (psync, iodepth 1), %s files; median of %s repetition(s)%s; warm page cache\n", M["seq_size"], M["rand_size"], M["rand_time"], M["files"], M["reps"], M["warmup"] + 0 ? " after a warm-up" : ""
 		printf "cells: median (ratio to native)\n\n"
 		printf "%-24s %-10s", "workload", "unit"
-		for (i = 1; i <= nc; i++) printf " %17s", C[i]
+		for (i = 1; i <= nc; i++) printf " %19s", C[i]
 		printf "\n"
 		for (j = 1; j <= nw; j++) {
 			w = W[j]; printf "%-24s %-10s", D[w], U[w]
-			for (i = 1; i <= nc; i++) { r = ratio(C[i], W[j]); printf " %17s", cell(C[i], w) (r != "" ? " (" r ")" : "") }
+			for (i = 1; i <= nc; i++) { r = ratio(C[i], W[j]); printf " %19s", cell(C[i], w) (r != "" ? " (" r ")" : "") }
 			printf "\n"
 		}
 		printf "\ndaemon CPU seconds per run (utime+stime, median)\n%-24s %-10s", "workload", ""
-		for (i = 2; i <= nc; i++) printf " %17s", C[i]
+		for (i = 2; i <= nc; i++) printf " %19s", C[i]
 		printf "\n"
 		for (j = 1; j <= nw; j++) {
 			w = W[j]; printf "%-24s %-10s", D[w], ""
-			for (i = 2; i <= nc; i++) { x = cpu[C[i], w]; printf " %17s", st[C[i]] == "n/a" ? "n/a" : (x == "" || x == "-") ? "-" : sprintf("%.2f", x) }
+			for (i = 2; i <= nc; i++) { x = cpu[C[i], w]; printf " %19s", st[C[i]] == "n/a" ? "n/a" : (x == "" || x == "-") ? "-" : sprintf("%.2f", x) }
 			printf "\n"
 		}
 		printf "\nconfiguration status\n"
-		for (i = 1; i <= nc; i++) printf "  %-12s %s%s\n", C[i], st[C[i]], why[C[i]] != "" ? "  " why[C[i]] : ""
+		for (i = 1; i <= nc; i++) printf "  %-19s %s%s\n", C[i], st[C[i]], why[C[i]] != "" ? "  " why[C[i]] : ""
 
 		print "workload,description,unit,config,status,median,ratio_to_native,daemon_cpu_s,samples" > csv
 		for (j = 1; j <= nw; j++) for (i = 1; i <= nc; i++) {
