@@ -50,7 +50,7 @@
 #define BPF_FS_MAGIC_NUMBER	0xcafe4a11
 #define BPF_FS_ROOT		"/sys/fs/bpf"
 #define OWNER_SLOTS_MAX		4096
-#define SWEEP_PERIOD_MS		20
+#define SWEEP_PERIOD_MS		50
 
 struct policy {
 	struct policy_bpf *skel;
@@ -205,7 +205,7 @@ int policy_pin(struct daemon *d)
 	if (ret) {
 		log_error("policy: cannot mount bpffs on %s: %s", BPF_FS_ROOT,
 			  strerror(-ret));
-		return ret;
+		return d->opts.policy ? ret : 0;
 	}
 	fusebpf_policy_pin_dir(d->instance, p->pin_dir, sizeof(p->pin_dir));
 	if (mkdir(FUSEBPF_POLICY_PIN_DIR, 0700) && errno != EEXIST)
@@ -227,7 +227,12 @@ fail:
 	ret = -errno;
 	log_error("policy: cannot pin the maps in %s: %s", p->pin_dir,
 		  strerror(-ret));
-	return ret;
+	/*
+	 * Without policy= the maps were only on offer for a later `policy
+	 * load`: the (empty) policy keeps working unpinned. Requests are
+	 * already being served, so the maps stay.
+	 */
+	return d->opts.policy ? ret : 0;
 }
 
 /* ---- after a policy load: drop the kernel's dentries ---- */
@@ -403,13 +408,32 @@ static bool path_child(const struct policy *p, uint32_t parent,
 }
 
 /*
- * Tag of the entry @name below a directory tagged @parent. @owner: the
- * entry's uid, used when the entry starts a class (the class root's owner
- * owns the subtree).
+ * Where the owner of an entry comes from, should a class start there (the
+ * class root's uid owns the subtree): a known uid, or a stat of @path in
+ * @dirfd, done only then; @missing if the entry does not exist.
  */
+struct owner_src {
+	const struct stat *st;
+	int dirfd;
+	const char *path;
+	uid_t missing;
+};
+
+static uid_t owner_of(const struct owner_src *o)
+{
+	struct stat st;
+
+	if (o->st)
+		return o->st->st_uid;
+	if (fstatat(o->dirfd, o->path, &st, AT_SYMLINK_NOFOLLOW))
+		return o->missing;
+	return st.st_uid;
+}
+
+/* Tag of the entry @name below a directory tagged @parent. */
 static struct policy_tag tag_child(struct daemon *d,
 				   const struct policy_tag *parent,
-				   const char *name, uid_t owner)
+				   const char *name, const struct owner_src *o)
 {
 	struct policy_tag t = *parent;
 	struct fusebpf_path_node node;
@@ -421,8 +445,8 @@ static struct policy_tag tag_child(struct daemon *d,
 	t.pnode = node.node;
 	if (node.cls && node.cls < FUSEBPF_POLICY_CLASSES) {
 		t.cls = node.cls;
-		t.owner_uid = owner;
-		t.slot = owner_slot(d, owner);
+		t.owner_uid = owner_of(o);
+		t.slot = owner_slot(d, t.owner_uid);
 	}
 	return t;
 }
@@ -438,16 +462,14 @@ static struct policy_tag tag_path(struct daemon *d, const char *relpath,
 {
 	struct policy_tag t = root_tag(gen);
 	char *copy = strdup(relpath), *save = NULL;
-	struct stat st;
+	/* owner of a class root: that prefix of the path */
+	struct owner_src o = { .dirfd = d->table.root->fd, .path = copy };
 
 	if (!copy)
 		return t;
 	for (char *c = strtok_r(copy, "/", &save); c && t.pnode;
 	     c = strtok_r(NULL, "/", &save)) {
-		/* owner of a class root: stat that prefix */
-		if (fstatat(d->table.root->fd, copy, &st, AT_SYMLINK_NOFOLLOW))
-			st.st_uid = 0;
-		t = tag_child(d, &t, c, st.st_uid);
+		t = tag_child(d, &t, c, &o);
 		if (save && *save)
 			save[-1] = '/';	/* re-join for the next prefix stat */
 	}
@@ -493,7 +515,7 @@ void policy_tag_lookup(struct daemon *d, struct inode *parent,
 	    !strcmp(name, ".."))
 		return;
 	pt = inode_tag(d, parent);
-	t = tag_child(d, &pt, name, st->st_uid);
+	t = tag_child(d, &pt, name, &(struct owner_src){ .st = st });
 	pthread_mutex_lock(&p->lock);
 	if (parent == d->table.root || parent->relpath) {
 		const char *pre = parent == d->table.root ? "" : parent->relpath;
@@ -595,8 +617,10 @@ int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
 		      int access, bool create)
 {
 	struct daemon *d = req_daemon(req);
+	/* a missing entry would become the caller's */
+	struct owner_src o = { .dirfd = dir->fd, .path = name,
+			       .missing = fuse_req_ctx(req)->uid };
 	struct policy_tag pt, t;
-	struct stat st;
 	bool listed;
 	int err;
 
@@ -607,9 +631,7 @@ int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
 		err = create ? EACCES : ENOENT;
 		goto denied;
 	}
-	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW))
-		st.st_uid = fuse_req_ctx(req)->uid;
-	t = tag_child(d, &pt, name, st.st_uid);
+	t = tag_child(d, &pt, name, &o);
 	err = decide(req, &t, dir->node.nodeid, access, true);
 	if (err == ENOENT && create)
 		err = EACCES;
@@ -678,8 +700,8 @@ bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
 			  struct inode *child, struct fuse_entry_param *e)
 {
 	struct daemon *d = req_daemon(req);
+	struct owner_src o = { .dirfd = dir->fd, .path = name };
 	struct policy_tag pt, t;
-	struct stat st;
 	bool listed;
 
 	if (!d->policy)
@@ -694,9 +716,7 @@ bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
 			e->attr_timeout = 0;
 		}
 	} else {
-		if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW))
-			return true;	/* gone: the kernel will see that */
-		t = tag_child(d, &pt, name, st.st_uid);
+		t = tag_child(d, &pt, name, &o);
 	}
 	return decide(req, &t, dir->node.nodeid, FUSEBPF_ACCESS_SEE, false) == 0;
 }
