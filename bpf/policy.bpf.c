@@ -8,7 +8,19 @@
  * itself (userspace/daemon/policy.c). The phase-2 kernel filter
  * (struct_ops callbacks) belongs in this object too, reading the same maps
  * with fusebpf_policy_decide(); it needs the kernel patches that define
- * the struct_ops type, so it is not here yet.
+ * the struct_ops type, so it is not here yet. Its shape, from what the
+ * daemon does now:
+ *  - pre-filter: class = FUSEBPF_TAG_CLASS(inode tag), rule = rules[class],
+ *    owner = rule.owner_uid or owners[FUSEBPF_TAG_SLOT(tag)], uid bits =
+ *    uid_classes[caller uid]; fusebpf_policy_decide() gives ENOENT/EROFS
+ *    or "run on backing"; LOOKUP also checks hidden_names for the name;
+ *    SERVED sends the op to the daemon; AUDIT writes audit_events here;
+ *  - tags: the daemon keeps FUSE_BPF_ENTRY_LOOKUP_SERVER on directories
+ *    whose path tree node has children (pnode != FUSEBPF_PATH_NONE), so it
+ *    sets FUSE_BPF_ENTRY_TAG at every class root; below the tree children
+ *    inherit the tag in the kernel;
+ *  - readdir of a directory with owner-only or hidden entries: sent to the
+ *    daemon (it filters, as now) or filtered by a post-filter.
  *
  * audit_emit is the one program that loads on a stock kernel: userspace
  * cannot produce into a BPF ring buffer, so the daemon runs this
