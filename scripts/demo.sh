@@ -3,10 +3,12 @@
 # build/fusebpfd, walk it as two app uids, and show what the kernel served
 # itself (fast path) and what reached the daemon, counted twice: by the
 # daemon (fusebpfctl stats) and by the kernel's fuse tracepoints
-# (fusebpfctl trace). Unmounts and cleans up on exit, failure or Ctrl-C.
+# (fusebpfctl trace). With examples/android-storage.policy (the default)
+# it also shows the policy's owner-only, read-only, hidden, served and audit
+# rules. Unmounts and cleans up on exit, failure or Ctrl-C.
 #
 # usage: scripts/demo.sh [--mode auto|bpf|passthrough|userspace] [--keep]
-#        (or `make demo DEMO_MODE=userspace`)
+#        (or `make demo DEMO_MODE=userspace`; DEMO_POLICY=FILE|none)
 # Exit status 0 only if every step gave the result it should.
 set -uo pipefail
 
@@ -173,8 +175,8 @@ walk() {
 	step app2 ok     'ls DCIM/Camera'
 	step app2 ok     'md5sum DCIM/Camera/IMG_20240301_090000_HDR.jpg'
 	step app2 ok     'ls Android/data'
-	[ -z "$POLICY_FILE" ] && echo "        ${DIM}(mode bits alone let app2 see that app1 exists; the planned" \
-		"owner-only policy rule makes it ENOENT)${RESET}"
+	[ -z "$POLICY_FILE" ] && echo "        ${DIM}(mode bits alone let app2 see that app1 exists; the" \
+		"owner-only rule of examples/android-storage.policy hides it)${RESET}"
 	step app2 "$OTHER_APP" "ls $d1"
 	step app2 "$OTHER_APP" "cat $d1/files/notes.txt"
 	step app2 "$OTHER_APP" "echo pwned > $d1/files/evil.txt"
@@ -225,7 +227,7 @@ while [ $# -gt 0 ]; do
 	--mode) [ $# -ge 2 ] || die "--mode needs a value"; MODE=$2; shift ;;
 	--mode=*) MODE=${1#--mode=} ;;
 	--keep) KEEP=1 ;;
-	-h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift
