@@ -56,6 +56,8 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(HEADERS) | $(DEPS_STAMP)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+# keep the BPF objects and skeletons (make would delete them as intermediates)
+.SECONDARY: $(BPF_SKELS) $(BPF_SKELS:.skel.h=.bpf.o)
 
 $(BUILD)/%.o: %.c $(HEADERS) $(BPF_SKELS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
