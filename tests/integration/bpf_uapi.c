@@ -415,12 +415,11 @@ static void test_registration(struct conn *a, const char *back)
 	id = backing_open_path(a, back, O_RDONLY);
 	check_id("BACKING_OPEN before close", id);
 	tl_check_call("BACKING_CLOSE of a registered id", backing_close(a, id), 0);
-	tl_check_errno2("BACKING_CLOSE of the same id again",
-			TL_ERR(backing_close(a, id)), ENOENT, EINVAL);
-	tl_check_errno2("BACKING_CLOSE of an id never registered",
-			TL_ERR(backing_close(a, 54321)), ENOENT, EINVAL);
-	tl_check_errno2("BACKING_CLOSE of id 0",
-			TL_ERR(backing_close(a, 0)), ENOENT, EINVAL);
+	tl_check_call("BACKING_CLOSE of the same id again", backing_close(a, id),
+		      ENOENT);
+	tl_check_call("BACKING_CLOSE of an id never registered",
+		      backing_close(a, 54321), ENOENT);
+	tl_check_call("BACKING_CLOSE of id 0", backing_close(a, 0), EINVAL);
 }
 
 static void test_stacking(struct conn *a, struct conn *b)
@@ -435,11 +434,11 @@ static void test_stacking(struct conn *a, struct conn *b)
 
 	/* A FUSE superblock is never a backing: this mount, or another. */
 	id = backing_open_path(a, a->mnt, O_RDONLY);
-	tl_check("BACKING_OPEN of a dir on this FUSE mount is refused", id < 0,
-		 "got id %d", id);
+	tl_check_errno("BACKING_OPEN of a dir on this FUSE mount: ELOOP",
+		       id < 0 ? -id : 0, ELOOP);
 	id = backing_open_path(a, b->mnt, O_RDONLY);
-	tl_check("BACKING_OPEN of a dir on another FUSE mount is refused", id < 0,
-		 "got id %d", id);
+	tl_check_errno("BACKING_OPEN of a dir on another FUSE mount: ELOOP",
+		       id < 0 ? -id : 0, ELOOP);
 
 	/* overlayfs at depth 1 can back; at the maximum depth (2) not. */
 	mkdir(l1, 0755);
@@ -578,6 +577,25 @@ static void test_lookup_ext(struct conn *a, struct conn *b, struct conn *c,
 	tl_check_errno("extension with an unknown filter action: EIO",
 		      stat_err(tl_path("%s/bad_filter", a->mnt)), EIO);
 
+	e = ext_backing(FUSE_BPF_BACKING_SET, dir_id);
+	e.filter_action = FUSE_BPF_FILTER_SET;
+	e.filter_id = 1;
+	script(a, "filter_set", S_IFDIR | 0755, &e, sizeof(e));
+	tl_check_errno("extension with a filter (none in phase 1): EIO",
+		       stat_err(tl_path("%s/filter_set", a->mnt)), EIO);
+	e = ext_backing(FUSE_BPF_BACKING_INHERIT, 0);
+	script(a, "inherit", S_IFDIR | 0755, &e, sizeof(e));
+	tl_check_errno("INHERIT below an unbacked parent: EIO",
+		       stat_err(tl_path("%s/inherit", a->mnt)), EIO);
+	e = ext_backing(FUSE_BPF_BACKING_NONE, dir_id);
+	script(a, "none_with_id", S_IFDIR | 0755, &e, sizeof(e));
+	tl_check_errno("NONE with a backing id: EIO",
+		       stat_err(tl_path("%s/none_with_id", a->mnt)), EIO);
+	e = ext_backing(FUSE_BPF_BACKING_SET, file_id);
+	script(a, "type_mismatch", S_IFDIR | 0755, &e, sizeof(e));
+	tl_check_errno("a file backing for a directory entry: EIO",
+		       stat_err(tl_path("%s/type_mismatch", a->mnt)), EIO);
+
 	/* The failed lookups did not leave a half-attached inode around. */
 	tl_check_errno("a failed name fails again (no cached entry)",
 		      stat_err(tl_path("%s/unknown_id", a->mnt)), EIO);
@@ -596,8 +614,12 @@ static void test_lookup_ext(struct conn *a, struct conn *b, struct conn *c,
 		 ops_of(a, FUSE_LOOKUP) - lookups);
 
 	/* Connection C did not accept FUSE_BPF: extensions are refused. */
-	tl_check("without FUSE_BPF in the INIT reply, BACKING_OPEN fails",
-		 backing_open_path(c, back, O_RDONLY) < 0, "got an id");
+	{
+		int id = backing_open_path(c, back, O_RDONLY);
+
+		tl_check_errno("without FUSE_BPF in the INIT reply, BACKING_OPEN: EOPNOTSUPP",
+			       id < 0 ? -id : 0, EOPNOTSUPP);
+	}
 	e = ext_backing(FUSE_BPF_BACKING_NONE, 0);
 	script(c, "ext", S_IFDIR | 0755, &e, sizeof(e));
 	script(c, "plain", S_IFDIR | 0755, NULL, 0);
@@ -627,14 +649,17 @@ static bool dir_lists(const char *dir, const char *name)
 static void test_root(struct conn *a, const char *back)
 {
 	unsigned int before;
-	int id;
+	int id, file_id;
 
 	id = backing_open_path(a, back, O_RDONLY);
 	check_id("register backing for the root", id);
 	if (id <= 0)
 		return;
-	tl_check_errno2("ROOT_SET of an unknown id",
-			TL_ERR(root_set(a, 54321, 0)), ENOENT, EINVAL);
+	tl_check_call("ROOT_SET of an unknown id", root_set(a, 54321, 0), ENOENT);
+	file_id = backing_open_path(a, tl_path("%s/file", back), O_RDONLY);
+	check_id("register a backing file", file_id);
+	tl_check_call("ROOT_SET of a regular file: ENOTDIR", root_set(a, file_id, 0),
+		      ENOTDIR);
 	tl_check_call("ROOT_SET with reserved != 0", root_set(a, id, 1), EINVAL);
 
 	tl_check_call("ROOT_SET attaches the backing dir", root_set(a, id, 0), 0);

@@ -123,7 +123,7 @@ if [ -z "$rc" ]; then
 fi
 boot=$(sed -n 's/^fusebpf-vm: init started at \([0-9.]*\)s.*/\1/p' "$LOG" | head -1)
 echo "run-vm: $action finished in ${elapsed%.*}s (guest init at ${boot:-?}s of uptime), guest rc=$rc" >&2
-summary=$(grep -aE '^vm: [0-9]+ passed, [0-9]+ failed' "$LOG" | tail -1 || true)
+summary=$(grep -aE '^vm: [0-9]+ passed, [0-9]+ failed' "$LOG" | tail -1 | tr -d '\r' || true)
 [ -n "$summary" ] && echo "$summary"
 [ "$fail" = 0 ] || exit 1
 exit "$rc"
