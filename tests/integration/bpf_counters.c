@@ -109,20 +109,35 @@ static const char *moved(const uint64_t *before)
 
 /*
  * ---- the operations ----
- * Each runs on one side, "backed" or "served": DIR is MNT/side, and fresh
- * files are made directly in BACK/side, so that the first access through
- * the mount finds nothing cached (no dentry, no page cache).
+ * Each runs on one side, "backed" or "served", with that side's directory
+ * as the cwd and DIR = "." (a walk from the cwd does not revalidate the
+ * top-level dentry, which the daemon resolved and may time out: that
+ * LOOKUP would be about MNT/side, not about the op). Fresh files are made
+ * directly in BACK/side, so that the first access through the mount finds
+ * nothing cached (no dentry, no page cache).
  */
+static char cur_back[PATH_MAX + 16];	/* BACK/side of the current side */
 
 static const char *P(const char *dir, const char *name)
 {
 	return tl_path("%s/%s", dir, name);
 }
 
-/* BACK/side/name for DIR = MNT/side */
 static const char *backing_of(const char *dir, const char *name)
 {
-	return tl_path("%s%s/%s", back, dir + strlen(mnt), name);
+	(void)dir;
+	return tl_path("%s/%s", cur_back, name);
+}
+
+/* Makes MNT/side the cwd; returns "." for the ops, NULL on failure. */
+static const char *enter_side(const char *side)
+{
+	snprintf(cur_back, sizeof(cur_back), "%s/%s", back, side);
+	if (chdir(side[0] == 'b' ? dir_backed : dir_served)) {
+		tl_fail(side, "chdir: %s", tl_errname(errno));
+		return NULL;
+	}
+	return ".";
 }
 
 static int fresh_file(const char *dir, char *name, size_t len)
@@ -482,10 +497,12 @@ static void settle(void)
 
 static void run_backed(void)
 {
-	const char *dir = dir_backed;
+	const char *dir = enter_side("backed");
 	char name[160];
 	uint64_t before[FUSEBPF_STATS_OPCODES];
 
+	if (!dir)
+		return;
 	for (size_t i = 0; i < NOPS; i++) {
 		uint64_t total;
 		int e;
@@ -506,10 +523,12 @@ static void run_backed(void)
 
 static void run_served(void)
 {
-	const char *dir = dir_served;
+	const char *dir = enter_side("served");
 	char name[160];
 	uint64_t before[FUSEBPF_STATS_OPCODES];
 
+	if (!dir)
+		return;
 	for (size_t i = 0; i < NOPS; i++) {
 		bool reached = false;
 		int e;
@@ -534,12 +553,14 @@ static void run_served(void)
 
 static void run_after_kill(void)
 {
-	const char *dir = dir_backed;
+	const char *dir = enter_side("backed");
 	pid_t pid = inst.pid;
 	char buf[64];
 	ssize_t n;
 	int fd;
 
+	if (!dir)
+		return;
 	tl_check_call("SIGKILL the daemon", kill(pid, SIGKILL), 0);
 	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
 		poll(NULL, 0, 50);
@@ -646,6 +667,8 @@ int main(int argc, char **argv)
 	run_served();
 	run_after_kill();
 	fusebpf_instance_close(&inst);
+	if (chdir("/"))
+		tl_fail("chdir /", "%s", tl_errname(errno));
 	if (pin_backed >= 0)
 		close(pin_backed);
 	if (pin_served >= 0)
