@@ -411,6 +411,8 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
 # ---------------------------------------------------------------------------
 section "3. Walk the mount as two apps (kernel-side counts by fusebpfctl trace)"
+echo "  ${DIM}\$ fusebpfctl trace $MNT --json -- demo.sh --walk ...  (tracepoints" \
+	"fuse:fuse_request_send/_end, this connection only)${RESET}"
 traced walk
 WALK_RC=$?
 
