@@ -113,7 +113,19 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
 
 CLK_TCK=$(getconf CLK_TCK)
-SCRATCH=$(mktemp -d "$SCRATCH_PARENT/fusebpf-bench.XXXXXX") || die "cannot create scratch dir"
+# Leftovers of a run that was killed outright (SIGKILL, or a shell that died
+# before its EXIT trap): the scratch dir name carries the runner's pid.
+for old in "$SCRATCH_PARENT"/fusebpf-bench.*.*; do
+	[ -d "$old" ] || continue
+	opid=${old#"$SCRATCH_PARENT"/fusebpf-bench.}; opid=${opid%%.*}
+	is_uint "$opid" && ! kill -0 "$opid" 2>/dev/null || continue
+	for m in "$old"/mnt/*; do
+		findmnt -n --mountpoint "$m" >/dev/null 2>&1 && umount "$m" 2>/dev/null
+	done
+	findmnt -n -o TARGET -R --target "$old" 2>/dev/null | grep -q "^$old/" ||
+		rm -rf --one-file-system "$old"
+done
+SCRATCH=$(mktemp -d "$SCRATCH_PARENT/fusebpf-bench.$$.XXXXXX") || die "cannot create scratch dir"
 RAW=$OUT/raw.tsv		# rep config workload value daemon_cpu_seconds
 STATUS=$OUT/status.tsv		# config status detail
 rm -f "$OUT"/bench.csv "$OUT"/bench.json "$OUT"/bench.svg "$OUT"/table.txt "$OUT"/ratios.dat "$OUT"/medians.tsv
