@@ -250,8 +250,11 @@ run_cli() {
 		"$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode,no_such_option"
 	check "$mode/cli: unknown mode" one_line_error "$mnt" \
 		"$BUILD/fusebpfd" "$back" "$mnt" -o "mode=warp"
+	# A shell started in the background ignores SIGINT and the daemon rightly
+	# keeps an inherited SIG_IGN: start it with default dispositions.
 	for sig in TERM INT; do
-		if ! "$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode" >/dev/null 2>&1; then
+		if ! env --default-signal=INT,TERM "$BUILD/fusebpfd" "$back" "$mnt" \
+			-o "mode=$mode" >/dev/null 2>&1; then
 			check "$mode/cli: mount for SIG$sig" false
 			continue
 		fi
