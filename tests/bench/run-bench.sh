@@ -297,8 +297,12 @@ DESC=([seqwrite]="seq write 128k" [seqread]="seq read 128k"
 fio_run() {	# dir rw bs size direct timed -> prints MiB/s (seq) or IOPS (rand)
 	local dir=$1 rw=$2 bs=$3 size=$4 direct=$5 timed=$6 file json=$SCRATCH/fio.json
 	local extra=()
-	case $rw in
-	rand*) file=$dir/randfile ;;
+	# O_DIRECT writes invalidate the page cache of the range they write: the
+	# O_DIRECT runs get a file of their own, or the next buffered run on
+	# native would read from the disk.
+	case $rw:$direct in
+	rand*:0) file=$dir/randfile ;;
+	rand*:1) file=$dir/randfile-direct ;;
 	*) file=$dir/seqfile ;;
 	esac
 	[ "$timed" = 1 ] && extra=(--time_based --runtime="$RAND_TIME")
@@ -332,7 +336,10 @@ prepare() {
 	case $wl in
 	seqwrite) rm -f "$t/seqfile" ;;
 	seqread) [ -e "$t/seqfile" ] || fio_run "$t" write 128k "$SIZE" 0 0 >/dev/null ;;
-	rand*) [ -e "$t/randfile" ] || fio_run "$t" write 1M "$RAND_SIZE" 0 0 >/dev/null ;;
+	randread|randwrite)
+		[ -e "$t/randfile" ] || fio_run "$t" write 1M "$RAND_SIZE" 0 0 >/dev/null ;;
+	rand*-direct)
+		[ -e "$t/randfile-direct" ] || fio_run "$t" randwrite 1M "$RAND_SIZE" 1 0 >/dev/null ;;
 	create) rm -rf "$t/meta" && mkdir "$t/meta" ;;
 	stat|open|readdir|rename|unlink)
 		# Phases run in order; a phase run on its own builds what it needs.
@@ -401,6 +408,10 @@ run_one() {	# rep workload config
 		# seqwrite makes a new one; meanwhile a tmpfs (VM) holds one less.
 		rm -f "$t/seqfile"
 	fi
+	# Each workload brings its own files: the next repetition writes them
+	# again (untimed), and the daemon does not have to hold 10k inodes of
+	# this workload while the metadata workloads add 10k of their own.
+	[ "$wl" = smallread ] && rm -rf "$t/small"
 }
 declare -A STATE_WL_FAILED SEQ_CHECKED
 
@@ -539,7 +550,7 @@ awk -F'\t' -v cols="$COLS" -v wls="$(echo $WORKLOADS)" -v out="$OUT" \
 		printf "\n"
 		for (j = 1; j <= nw; j++) {
 			w = W[j]; printf "%-24s %-10s", D[w], ""
-			for (i = 2; i <= nc; i++) { x = cpu[C[i], w]; printf " %19s", st[C[i]] == "n/a" ? "n/a" : (x == "" || x == "-") ? "-" : sprintf("%.2f", x) }
+			for (i = 2; i <= nc; i++) { x = cpu[C[i], w]; printf " %19s", st[C[i]] == "n/a" ? "n/a" : (x == "" || x == "-" || cell(C[i], w) == "FAILED") ? "-" : sprintf("%.2f", x) }
 			printf "\n"
 		}
 		printf "\nconfiguration status\n"
@@ -549,7 +560,7 @@ awk -F'\t' -v cols="$COLS" -v wls="$(echo $WORKLOADS)" -v out="$OUT" \
 		for (j = 1; j <= nw; j++) for (i = 1; i <= nc; i++) {
 			w = W[j]; c = C[i]; v = cell(c, w)
 			printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", w, D[w], U[w], c, (v == "n/a" || v == "FAILED") ? v : "ok",
-				(v == "n/a" || v == "FAILED") ? "" : med[c, w], ratio(c, w), cpu[c, w] == "-" ? "" : cpu[c, w], vals[c, w] > csv
+				(v == "n/a" || v == "FAILED") ? "" : med[c, w], ratio(c, w), (v == "n/a" || v == "FAILED" || cpu[c, w] == "-") ? "" : cpu[c, w], vals[c, w] > csv
 		}
 		printf "{\n  \"meta\": {" > js
 		for (i = 1; i <= nm; i++) printf "%s\n    %s: %s", (i > 1 ? "," : ""), jstr(mk[i]), jstr(mv[i]) > js
@@ -562,7 +573,7 @@ awk -F'\t' -v cols="$COLS" -v wls="$(echo $WORKLOADS)" -v out="$OUT" \
 			printf "%s\n    {\"workload\": %s, \"description\": %s, \"unit\": %s, \"config\": %s, \"status\": %s, \"median\": %s, \"ratio_to_native\": %s, \"daemon_cpu_s\": %s, \"samples\": [%s]}", \
 				first ? "" : ",", jstr(w), jstr(D[w]), jstr(U[w]), jstr(c), jstr((v == "n/a" || v == "FAILED") ? v : "ok"), \
 				(v == "n/a" || v == "FAILED") ? "null" : med[c, w] + 0, r == "" ? "null" : r, \
-				(cpu[c, w] == "" || cpu[c, w] == "-") ? "null" : cpu[c, w] + 0, samples(vals[c, w]) > js
+				(v == "n/a" || v == "FAILED" || cpu[c, w] == "" || cpu[c, w] == "-") ? "null" : cpu[c, w] + 0, samples(vals[c, w]) > js
 			first = 0
 		}
 		printf "\n  ]\n}\n" > js
