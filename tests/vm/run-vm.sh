@@ -14,7 +14,8 @@
 # Environment: FUSEBPF_KERNEL_DIR (use this bzImage dir instead of the cache),
 # FUSEBPF_VM_TIMEOUT (seconds, default 1200), FUSEBPF_VM_ACCEL (tcg; kvm
 # hangs at boot on these machines), FUSEBPF_VM_MEM (default 3G),
-# FUSEBPF_VM_SUITES (test: only these steps of tests/vm/guest-run.sh).
+# FUSEBPF_VM_SUITES (test: only these steps of tests/vm/guest-run.sh),
+# FUSEBPF_VM_CMDLINE (extra kernel arguments).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,6 +58,8 @@ append="console=ttyS0 root=host rootfstype=9p ro"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro"
 append+=" init=$REPO/tests/vm/guest-init.sh panic=-1 oops=panic"
 append+=" FUSEBPF_REPO=$REPO FUSEBPF_ACTION=$action FUSEBPF_RUNDIR=$RUNDIR"
+# extra kernel arguments, e.g. FUSEBPF_VM_CMDLINE=initcall_debug
+[ -n "${FUSEBPF_VM_CMDLINE:-}" ] && append+=" $FUSEBPF_VM_CMDLINE"
 # The guest's environment comes from the kernel command line: no spaces.
 if [ -n "${FUSEBPF_VM_SUITES:-}" ]; then
 	suites=$(echo $FUSEBPF_VM_SUITES | tr ' ' ',')
