@@ -46,7 +46,9 @@ run)
 	;;
 shell)
 	echo "fusebpf-vm: interactive shell; exit it to power off"
-	setsid -c /bin/bash -l < /dev/ttyS0 > /dev/ttyS0 2>&1
+	# no profile: the host's rc files spawn many programs (slow over 9p)
+	PS1='fusebpf-vm:\w# ' setsid -c /bin/bash --noprofile --norc -i \
+		< /dev/ttyS0 > /dev/ttyS0 2>&1
 	rc=$?
 	;;
 *)
