@@ -49,6 +49,10 @@ RUNDIR="$REPO/build/vm/$action-$$"
 rm -rf "$RUNDIR"
 mkdir -p "$RUNDIR"
 ln -sfn "$(basename "$RUNDIR")" "$REPO/build/vm/last"
+# keep the logs of the 20 newest runs
+ls -1dt "$REPO"/build/vm/*-[0-9]* | tail -n +21 | while read -r old; do
+	rm -rf "$old"
+done
 LOG="$RUNDIR/guest.log"
 if [ "$action" = run ]; then
 	printf '%s\n' "$@" > "$RUNDIR/cmd"
