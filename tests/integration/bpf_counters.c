@@ -213,6 +213,30 @@ static int op_rename(const char *dir)
 	return e ? e : TL_ERR(rename(P(dir, name), tl_path("%s/m%d", dir, ++seq)));
 }
 
+static int op_rename_exchange(const char *dir)
+{
+	char a[32], b[32];
+	int e = fresh_file(dir, a, sizeof(a));
+
+	if (!e)
+		e = fresh_file(dir, b, sizeof(b));
+	if (e)
+		return e;
+	return TL_ERR(renameat2(AT_FDCWD, P(dir, a), AT_FDCWD, P(dir, b),
+				RENAME_EXCHANGE));
+}
+
+static int op_rename_noreplace(const char *dir)
+{
+	char name[32];
+	int e = fresh_file(dir, name, sizeof(name));
+
+	if (e)
+		return e;
+	return TL_ERR(renameat2(AT_FDCWD, P(dir, name), AT_FDCWD,
+				tl_path("%s/q%d", dir, ++seq), RENAME_NOREPLACE));
+}
+
 static int op_link(const char *dir)
 {
 	return TL_ERR(link(P(dir, "base"), tl_path("%s/h%d", dir, ++seq)));
@@ -458,6 +482,8 @@ static const struct op ops[] = {
 	{ "rmdir", op_rmdir, { FUSE_RMDIR } },
 	{ "unlink", op_unlink, { FUSE_UNLINK } },
 	{ "rename", op_rename, { FUSE_RENAME, FUSE_RENAME2 } },
+	{ "rename2 (RENAME_EXCHANGE)", op_rename_exchange, { FUSE_RENAME2 } },
+	{ "rename2 (RENAME_NOREPLACE)", op_rename_noreplace, { FUSE_RENAME2 } },
 	{ "link", op_link, { FUSE_LINK } },
 	{ "symlink", op_symlink, { FUSE_SYMLINK } },
 	{ "create", op_create, { FUSE_CREATE, FUSE_MKNOD } },
