@@ -294,17 +294,24 @@ DESC=([seqwrite]="seq write 128k" [seqread]="seq read 128k"
 	[create]="create" [stat]="stat" [open]="open+close" [readdir]="readdir"
 	[rename]="rename" [unlink]="unlink" [smallread]="read 4k files")
 
-fio_run() {	# dir rw bs size direct timed -> prints MiB/s (seq) or IOPS (rand)
-	local dir=$1 rw=$2 bs=$3 size=$4 direct=$5 timed=$6 file json=$SCRATCH/fio.json
+fio_run() {	# dir rw bs size direct timed [file] -> MiB/s (seq) or IOPS (rand)
+	local dir=$1 rw=$2 bs=$3 size=$4 direct=$5 timed=$6 file=${7:-} json=$SCRATCH/fio.json
 	local extra=()
 	# O_DIRECT writes invalidate the page cache of the range they write: the
 	# O_DIRECT runs get a file of their own, or the next buffered run on
 	# native would read from the disk.
-	case $rw:$direct in
+	[ -n "$file" ] || case $rw:$direct in
 	rand*:0) file=$dir/randfile ;;
 	rand*:1) file=$dir/randfile-direct ;;
 	*) file=$dir/seqfile ;;
 	esac
+	if [ "$IO_TOOL" != fio ]; then
+		local args=("$rw" "$file" "$size" "$bs")
+		[ "$timed" = 1 ] && args+=("$RAND_TIME")
+		[ "$direct" = 1 ] && args+=(direct)
+		timeout "$WL_TIMEOUT" "$IOBENCH" "${args[@]}"
+		return
+	fi
 	[ "$timed" = 1 ] && extra=(--time_based --runtime="$RAND_TIME")
 	timeout "$WL_TIMEOUT" fio --name=bench --filename="$file" --rw="$rw" --bs="$bs" \
 		--size="$size" --ioengine=psync --iodepth=1 --direct="$direct" \
@@ -337,9 +344,10 @@ prepare() {
 	seqwrite) rm -f "$t/seqfile" ;;
 	seqread) [ -e "$t/seqfile" ] || fio_run "$t" write 128k "$SIZE" 0 0 >/dev/null ;;
 	randread|randwrite)
-		[ -e "$t/randfile" ] || fio_run "$t" write 1M "$RAND_SIZE" 0 0 >/dev/null ;;
+		[ -e "$t/randfile" ] || fio_run "$t" write 1M "$RAND_SIZE" 0 0 "$t/randfile" >/dev/null ;;
 	rand*-direct)
-		[ -e "$t/randfile-direct" ] || fio_run "$t" randwrite 1M "$RAND_SIZE" 1 0 >/dev/null ;;
+		[ -e "$t/randfile-direct" ] ||
+			fio_run "$t" write 1M "$RAND_SIZE" 1 0 "$t/randfile-direct" >/dev/null ;;
 	create) rm -rf "$t/meta" && mkdir "$t/meta" ;;
 	stat|open|readdir|rename|unlink)
 		# Phases run in order; a phase run on its own builds what it needs.
@@ -430,6 +438,7 @@ machine_info() {
 	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	echo "fio=$(fio --version 2>/dev/null)"
+	echo "io_tool=$IO_TOOL"
 	echo "bindfs=$(bindfs --version 2>/dev/null | head -1)"
 	echo "seq_size=$SIZE"
 	echo "rand_size=$RAND_SIZE"
@@ -438,6 +447,19 @@ machine_info() {
 	echo "reps=$REPS"
 	echo "warmup=$WARMUP"
 }
+
+# Debian's fio needs SysV shared memory; a kernel without CONFIG_SYSVIPC
+# (the minimal test kernel) gets iobench.c, same patterns, said in the table.
+IO_TOOL=fio
+if ! fio --name=probe --filename="$SCRATCH/fio-probe" --size=64k --bs=4k --rw=write \
+	--output-format=json --output="$SCRATCH/probe.json" >"$SCRATCH/probe.err" 2>&1; then
+	IOBENCH=${IOBENCH:-$ROOT/build/tests/bench/iobench}
+	why=$(grep -m1 -v '^$' "$SCRATCH/probe.err" | head -c 100)
+	[ -x "$IOBENCH" ] || die "fio does not run here ($why) and $IOBENCH is missing (run make)"
+	IO_TOOL="iobench (fio fails here: $why)"
+	echo "run-bench: fio does not run here ($why): using $IOBENCH" >&2
+fi
+rm -f "$SCRATCH/fio-probe"
 
 # --- run -----------------------------------------------------------------------
 machine_info >"$OUT/meta.txt"
@@ -536,6 +558,7 @@ awk -F'\t' -v cols="$COLS" -v wls="$(echo $WORKLOADS)" -v out="$OUT" \
 		csv = out "/bench.csv"; js = out "/bench.json"; dat = out "/ratios.dat"
 		printf "fusebpf bench: %s, Linux %s, %s, %s, backing fs %s, load average %s at start, %s at end\n", M["where"], M["kernel"], M["cpu"], M["memory"], M["backing_fs"], M["loadavg_start"], M["loadavg_end"]
 		printf "seq file %s, random I/O on a %s file for %s per run (psync, iodepth 1), %s files; median of %s repetition(s)%s; warm page cache\n", M["seq_size"], M["rand_size"], M["rand_time"], M["files"], M["reps"], M["warmup"] + 0 ? " after a warm-up" : ""
+		if (M["io_tool"] != "fio") printf "I/O workloads run by %s\n", M["io_tool"]
 		printf "cells: median (ratio to native)\n\n"
 		printf "%-24s %-10s", "workload", "unit"
 		for (i = 1; i <= nc; i++) printf " %19s", C[i]
