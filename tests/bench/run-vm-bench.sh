@@ -18,8 +18,8 @@ OUT=$ROOT/build/bench/vm
 # Backing dirs live on the guest's /dev/shm (tmpfs: the guest root is a
 # read-only 9p share). One copy of each file per configuration must fit.
 defaults=(--label "vm (qemu TCG, 2 vCPU, KASAN+lockdep kernel)" --dir /dev/shm --out /run/vm-out/bench
-	--size 64M --rand-size 16M --rand-time 2s --files 2000 --reps 3
-	--verify-size 16M)
+	--size 16M --rand-size 8M --rand-time 1s --files 500 --reps 3
+	--verify-size 4M)
 
 export FUSEBPF_VM_TIMEOUT=${FUSEBPF_VM_TIMEOUT:-5400}
 export FUSEBPF_VM_MEM=${FUSEBPF_VM_MEM:-4G}
