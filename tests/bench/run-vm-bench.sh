@@ -24,13 +24,18 @@ defaults=(--label "vm (qemu TCG, 2 vCPU, KASAN+lockdep kernel)" --dir /dev/shm -
 export FUSEBPF_VM_TIMEOUT=${FUSEBPF_VM_TIMEOUT:-5400}
 export FUSEBPF_VM_MEM=${FUSEBPF_VM_MEM:-4G}
 
+mkdir -p "$ROOT/build/bench"
+console=$ROOT/build/bench/vm-console.log
 set +e
-"$ROOT/tests/vm/run-vm.sh" run tests/bench/run-bench.sh "${defaults[@]}" "$@"
-rc=$?
+"$ROOT/tests/vm/run-vm.sh" run tests/bench/run-bench.sh "${defaults[@]}" "$@" 2>&1 |
+	tee "$console"
+rc=${PIPESTATUS[0]}
 set -e
 
-# run-vm.sh points build/vm/last at the run directory it just used.
-src=$ROOT/build/vm/last/bench
+# The run directory run-vm.sh names in its first line (build/vm/last may
+# already point at another VM run started meanwhile).
+rundir=$(sed -n 's|^run-vm: kernel .*, log \(.*\)/guest\.log$|\1|p' "$console" | head -1)
+src=${rundir:-/nonexistent}/bench
 if [ -d "$src" ]; then
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
