@@ -18,7 +18,7 @@ OUT=$ROOT/build/bench/vm
 # Backing dirs live on the guest's /dev/shm (tmpfs: the guest root is a
 # read-only 9p share). One copy of each file per configuration must fit.
 defaults=(--label "vm (qemu TCG, 2 vCPU, KASAN+lockdep kernel)" --dir /dev/shm --out /run/vm-out/bench
-	--size 16M --rand-size 8M --rand-time 1s --files 500 --reps 3
+	--size 8M --rand-size 4M --rand-time 1s --files 300 --reps 2
 	--verify-size 4M)
 
 export FUSEBPF_VM_TIMEOUT=${FUSEBPF_VM_TIMEOUT:-5400}
