@@ -52,25 +52,30 @@ have=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null) ||
 [ -r "$TARBALL" ] || die "$TARBALL missing although $PKG is installed"
 
 # --- series: one patch file name per line, '#' starts a comment ---
-patches=()
-if [ -f "$SERIES" ]; then
-	while read -r p; do
-		[ -n "$p" ] || continue
-		[ -f "$HERE/$p" ] || die "series names '$p' but kernel-patches/$p does not exist"
-		patches+=("$p")
-	done < <(sed 's/#.*//; s/^[[:space:]]*//; s/[[:space:]]*$//' "$SERIES")
-else
-	say "warning: no kernel-patches/series: building the unpatched kernel"
-fi
-
-key=$( {
-	echo "$PKG $have"
-	echo "== series"; printf '%s\n' "${patches[@]}"
-	for p in "${patches[@]}"; do echo "== $p"; cat "$HERE/$p"; done
-	echo "== fragment"; cat "$FRAGMENT"
-	echo "== script"; cat "$SCRIPT"
-} | sha256sum | cut -c1-16)
-OUT="$CACHE/$key"
+# Reads the series and computes the cache key ($key, $OUT) from the files as
+# they are now; called again once the build lock is held, since the series
+# may change while another build runs.
+read_series_and_key() {
+	patches=()
+	if [ -f "$SERIES" ]; then
+		while read -r p; do
+			[ -n "$p" ] || continue
+			[ -f "$HERE/$p" ] ||
+				die "series names '$p' but kernel-patches/$p does not exist"
+			patches+=("$p")
+		done < <(sed 's/#.*//; s/^[[:space:]]*//; s/[[:space:]]*$//' "$SERIES")
+	fi
+	key=$( {
+		echo "$PKG $have"
+		echo "== series"; printf '%s\n' "${patches[@]}"
+		for p in "${patches[@]}"; do echo "== $p"; cat "$HERE/$p"; done
+		echo "== fragment"; cat "$FRAGMENT"
+		echo "== script"; cat "$SCRIPT"
+	} | sha256sum | cut -c1-16)
+	OUT="$CACHE/$key"
+}
+[ -f "$SERIES" ] || say "warning: no kernel-patches/series: building the unpatched kernel"
+read_series_and_key
 
 built() { [ -f "$OUT/bzImage" ] && [ -f "$OUT/vmlinux" ] && [ -f "$OUT/config" ]; }
 
@@ -91,6 +96,7 @@ if ! flock -n 9; then
 	say "waiting for another build in $CACHE to finish"
 	flock 9
 fi
+read_series_and_key
 if [ "$mode" = build ] && built; then
 	say "cached: $OUT"
 	echo "$OUT"
