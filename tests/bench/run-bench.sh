@@ -48,6 +48,10 @@ usage: $0 [options]
   --label TEXT       where this runs, printed in the table (default host)
   --emit             also print the CSV and JSON to stdout between markers
                      (for a guest whose files the host cannot read)
+  --report DIR       measure nothing: render the table, CSV, JSON and chart
+                     again from DIR's raw.tsv, status.tsv and meta.txt
+  --include-warmup   with --report: count the warm-up samples too (a run cut
+                     short after its warm-up; the table then says so)
 EOF
 }
 
@@ -55,7 +59,7 @@ die() { echo "run-bench: $*" >&2; exit 2; }
 
 REPS=5 WARMUP=1 SIZE=1G RAND_SIZE=256M RAND_TIME=5s FILES=10000 VERIFY_SIZE=64M
 CONFIGS=$DEFAULT_CONFIGS WORKLOADS=$ALL_WORKLOADS SCRATCH_PARENT=/var/tmp
-OUT=$ROOT/build/bench LABEL=host EMIT=0 SMOKE=0 READDIR_PASSES=5 WL_TIMEOUT=900
+OUT=$ROOT/build/bench LABEL=host EMIT=0 REPORT_DIR= MIN_REP=1 SMOKE=0 READDIR_PASSES=5 WL_TIMEOUT=900
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -74,6 +78,8 @@ while [ $# -gt 0 ]; do
 	--out) OUT=${2:?}; shift ;;
 	--label) LABEL=${2:?}; shift ;;
 	--emit) EMIT=1 ;;
+	--report) REPORT_DIR=${2:?}; shift ;;
+	--include-warmup) MIN_REP=0 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -109,10 +115,21 @@ for tool in fio jq awk sha256sum findmnt timeout; do
 done
 [ -x "$METABENCH" ] || die "$METABENCH missing (run make)"
 [ -d "$SCRATCH_PARENT" ] && [ -w "$SCRATCH_PARENT" ] || die "--dir $SCRATCH_PARENT is not a writable directory"
+if [ -n "$REPORT_DIR" ]; then
+	for f in raw.tsv status.tsv meta.txt; do
+		[ -r "$REPORT_DIR/$f" ] || die "--report $REPORT_DIR: no $f there"
+	done
+	OUT=$REPORT_DIR
+fi
 mkdir -p "$OUT" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
 
 CLK_TCK=$(getconf CLK_TCK)
+RAW=$OUT/raw.tsv		# rep config workload value daemon_cpu_seconds
+STATUS=$OUT/status.tsv		# config status detail
+if [ -n "$REPORT_DIR" ]; then
+	SCRATCH=$(mktemp -d) || die "cannot create a temporary dir"
+else
 # Leftovers of a run that was killed outright (SIGKILL, or a shell that died
 # before its EXIT trap): the scratch dir name carries the runner's pid.
 for old in "$SCRATCH_PARENT"/fusebpf-bench.*.*; do
@@ -126,10 +143,9 @@ for old in "$SCRATCH_PARENT"/fusebpf-bench.*.*; do
 		rm -rf --one-file-system "$old"
 done
 SCRATCH=$(mktemp -d "$SCRATCH_PARENT/fusebpf-bench.$$.XXXXXX") || die "cannot create scratch dir"
-RAW=$OUT/raw.tsv		# rep config workload value daemon_cpu_seconds
-STATUS=$OUT/status.tsv		# config status detail
 rm -f "$OUT"/bench.csv "$OUT"/bench.json "$OUT"/bench.svg "$OUT"/table.txt "$OUT"/ratios.dat "$OUT"/medians.tsv
 : >"$RAW"; : >"$STATUS"
+fi
 
 # --- configuration state (associative arrays keyed by config name) --------
 declare -A TARGET BACKING MNT PID STATE REASON CHECK
@@ -448,6 +464,28 @@ machine_info() {
 	echo "warmup=$WARMUP"
 }
 
+declare -A NA
+if [ -n "$REPORT_DIR" ]; then
+	# Configurations and their outcome as the run recorded them; a run cut
+	# short has no final status line: its configurations count as FAILED.
+	CONFIGS=$(awk -F'\t' '{ print $2 "\n" $1 }' "$RAW" "$STATUS" | awk 'NF && !seen[$0]++' | tr '\n' ' ')
+	CONFIGS=$(for c in $ALL_CONFIGS; do case " $CONFIGS " in *" $c "*) echo "$c" ;; esac; done | tr '\n' ' ')
+	RUN_CONFIGS=
+	for c in $CONFIGS; do
+		st=$(awk -F'\t' -v c="$c" '$1 == c { s = $2 } END { print s }' "$STATUS")
+		if [ -z "$st" ]; then
+			printf '%s\tFAILED\trun cut short before its end\n' "$c" >>"$STATUS"
+			st=FAILED
+		fi
+		[ "$st" = n/a ] || RUN_CONFIGS="$RUN_CONFIGS $c"
+		STATE[$c]=$st
+	done
+	LABEL=$(sed -n 's/^where=//p' "$OUT/meta.txt")
+	grep -q '^loadavg_end=' "$OUT/meta.txt" || echo "loadavg_end=(run cut short)" >>"$OUT/meta.txt"
+	if [ "$MIN_REP" = 0 ]; then
+		sed -i 's/^reps=.*/reps=1 (warm-up only, run cut short)/; s/^warmup=.*/warmup=0/' "$OUT/meta.txt"
+	fi
+else
 # Debian's fio needs SysV shared memory; a kernel without CONFIG_SYSVIPC
 # (the minimal test kernel) gets iobench.c, same patterns, said in the table.
 IO_TOOL=fio
@@ -465,7 +503,6 @@ rm -f "$SCRATCH/fio-probe"
 machine_info >"$OUT/meta.txt"
 make_reference
 
-declare -A NA
 RUN_CONFIGS=
 for c in $CONFIGS; do
 	why=$(not_available "$c")
@@ -502,11 +539,12 @@ for c in $RUN_CONFIGS; do
 	fi
 	echo -e "$c\t${STATE[$c]}\tdata check ${CHECK[$c]:-not run}${REASON[$c]:+; ${REASON[$c]}}" >>"$STATUS"
 done
+fi
 
 # --- report ------------------------------------------------------------------------
 # Measured repetitions only (rep >= 1), median per (config, workload).
-awk -F'\t' -v OFS='\t' '
-	$1 >= 1 { key = $2 SUBSEP $3
+awk -F'\t' -v OFS='\t' -v min_rep="$MIN_REP" '
+	$1 >= min_rep { key = $2 SUBSEP $3
 		  if ($4 == "FAILED") failed[key] = 1
 		  else { n[key]++; v[key, n[key]] = $4; if ($5 != "-") { cn[key]++; cv[key, cn[key]] = $5 } } }
 	function median(arr, k, cnt,    i, j, t, a) {
@@ -558,7 +596,7 @@ awk -F'\t' -v cols="$COLS" -v wls="$(echo $WORKLOADS)" -v out="$OUT" \
 		csv = out "/bench.csv"; js = out "/bench.json"; dat = out "/ratios.dat"
 		printf "fusebpf bench: %s, Linux %s, %s, %s, backing fs %s, load average %s at start, %s at end\n", M["where"], M["kernel"], M["cpu"], M["memory"], M["backing_fs"], M["loadavg_start"], M["loadavg_end"]
 		printf "seq file %s, random I/O on a %s file for %s per run (psync, iodepth 1), %s files; median of %s repetition(s)%s; warm page cache\n", M["seq_size"], M["rand_size"], M["rand_time"], M["files"], M["reps"], M["warmup"] + 0 ? " after a warm-up" : ""
-		if (M["io_tool"] != "fio") printf "I/O workloads run by %s\n", M["io_tool"]
+		if (M["io_tool"] != "" && M["io_tool"] != "fio") printf "I/O workloads run by %s\n", M["io_tool"]
 		printf "cells: median (ratio to native)\n\n"
 		printf "%-24s %-10s", "workload", "unit"
 		for (i = 1; i <= nc; i++) printf " %19s", C[i]
