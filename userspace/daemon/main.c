@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -304,6 +305,36 @@ static int wait_for_child(int fd)
 	return status;
 }
 
+/*
+ * Every inode the kernel caches pins an O_PATH fd here (as in libfuse's
+ * passthrough_hp), so the default soft limit runs out after a few thousand
+ * files: raise it to the hard limit, and the hard limit to fs.nr_open when
+ * privileged.
+ */
+static void maximize_fd_limit(void)
+{
+	struct rlimit lim;
+	unsigned long nr_open = 0;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim))
+		return;
+	f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (nr_open > lim.rlim_max) {
+		struct rlimit raised = { .rlim_cur = nr_open, .rlim_max = nr_open };
+
+		if (!setrlimit(RLIMIT_NOFILE, &raised))
+			return;
+	}
+	lim.rlim_cur = lim.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { .mount_fd = -1 };
@@ -325,6 +356,7 @@ int main(int argc, char **argv)
 	}
 	/* modes of new inodes come from the caller, already masked */
 	umask(0);
+	maximize_fd_limit();
 	if (!d.opts.foreground) {
 		if (pipe2(pipefd, O_CLOEXEC)) {
 			perror("fusebpfd: pipe");
