@@ -4,7 +4,7 @@
 # plus the unit tests. Builds nothing (make does). Needs root.
 #
 #   tests/run-host.sh [--mode reference|userspace|passthrough|bpf|all]...
-#                     [--suite unit|cli|posix|integrity|handles|passthrough_proof|policy|all]...
+#                     [--suite unit|cli|posix|integrity|handles|passthrough_proof|policy|bench|all]...
 #                     [--verbose] [--keep-logs]
 #
 # Scratch directories live under $FUSEBPF_TEST_DIR (default /tmp; ext4 here,
@@ -44,7 +44,7 @@ for m in "${MODES[@]}"; do
 	*) echo "run-host: unknown mode '$m'" >&2; exit 2 ;; esac
 done
 for s in "${SUITES[@]}"; do
-	case "$s" in unit|cli|posix|integrity|handles|passthrough_proof|policy|all) ;;
+	case "$s" in unit|cli|posix|integrity|handles|passthrough_proof|policy|bench|all) ;;
 	*) echo "run-host: unknown suite '$s'" >&2; exit 2 ;; esac
 done
 [ " ${MODES[*]} " = " all " ] && MODES=(reference userspace passthrough)
@@ -354,6 +354,10 @@ for mode in "${MODES[@]}"; do
 	   [ "$mode" != bpf ] && want_suite policy && run_policy "$mode" ;;
 	esac
 done
+
+# The benchmark harness at tiny sizes, so that it cannot rot (no timings).
+want_suite bench && [ " ${MODES[*]} " != " bpf " ] &&
+	run_suite "bench/smoke" tests/bench/smoke.sh
 
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" -eq 0 ]
