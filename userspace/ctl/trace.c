@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "fusebpf/fuse_trace.h"
+#include "fusebpf/mountinfo.h"
 #include "fusebpf/instance.h"
 #include "fuse_trace.skel.h"
 #include "trace.h"
@@ -172,28 +173,13 @@ static int parse_trace_args(int argc, char **argv, struct trace_args *a)
  */
 static int is_fuse_dev(dev_t dev)
 {
-	char line[8192], want[32], fstype[256];
+	struct mount_entry *e = malloc(sizeof(*e));
 	int found = -1;
-	FILE *f;
 
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), "%u:%u", major(dev), minor(dev));
-	while (found < 0 && fgets(line, sizeof(line), f)) {
-		char devfield[32];
-		const char *sep;
-
-		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE ..." */
-		if (sscanf(line, "%*s %*s %31s", devfield) != 1 || strcmp(devfield, want))
-			continue;
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%255s", fstype) != 1)
-			continue;
-		found = !strcmp(fstype, "fuse") || !strcmp(fstype, "fuseblk") ||
-			!strncmp(fstype, "fuse.", 5);
-	}
-	fclose(f);
+	if (e && !mountinfo_find(NULL, dev, e))
+		found = !strcmp(e->fstype, "fuse") || !strcmp(e->fstype, "fuseblk") ||
+			!strncmp(e->fstype, "fuse.", 5);
+	free(e);
 	return found;
 }
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fusebpf/mountinfo.h"
 #include "fusebpf/policy_compile.h"
 #include "uapi/linux/fuse_bpf.h"
 #include "fusebpfd.h"
@@ -46,16 +47,11 @@ static struct fusebpf_policy policy_file;
 /* Is @path already a mount point? (mounting over it would hide a mount) */
 static bool is_mount_point(const char *path)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[PATH_MAX * 2], mnt[PATH_MAX];
-	bool found = false;
+	struct mount_entry *e = malloc(sizeof(*e));
+	bool found;
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*d %*d %*s %*s %4095s", mnt) == 1 &&
-			!strcmp(mnt, path);
-	fclose(f);
+	found = e && !mountinfo_find(path, 0, e);
+	free(e);
 	return found;
 }
 

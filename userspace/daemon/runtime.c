@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fusebpf/instance.h"
+#include "fusebpf/mountinfo.h"
 #include "fusebpfd.h"
 
 static char run_dir[PATH_MAX];
@@ -71,29 +72,21 @@ int runtime_create(struct daemon *d)
 	return 0;
 }
 
-/* major:minor of the FUSE mount on our mountpoint (the last one there) */
+/* major:minor of the FUSE mount on our mountpoint (the top-most one there) */
 static int mount_dev(const char *mountpoint, dev_t *dev)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[PATH_MAX * 2], mnt[PATH_MAX];
-	unsigned int maj, mnr;
-	int found = -ENOENT;
+	struct mount_entry *e = malloc(sizeof(*e));
+	int ret;
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - ");
-
-		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &mnr, mnt) != 3 ||
-		    !sep)
-			continue;
-		if (!strcmp(mnt, mountpoint) && !strncmp(sep + 3, "fuse", 4)) {
-			*dev = makedev(maj, mnr);
-			found = 0;
-		}
-	}
-	fclose(f);
-	return found;
+	if (!e)
+		return -ENOMEM;
+	ret = mountinfo_find(mountpoint, 0, e);
+	if (!ret && strncmp(e->fstype, "fuse", 4))
+		ret = -ENOENT;
+	if (!ret)
+		*dev = e->dev;
+	free(e);
+	return ret;
 }
 
 /* pid recorded in @dir/info, or 0 */
