@@ -250,6 +250,15 @@ run_cli() {
 		"$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode,no_such_option"
 	check "$mode/cli: unknown mode" one_line_error "$mnt" \
 		"$BUILD/fusebpfd" "$back" "$mnt" -o "mode=warp"
+	# mountinfo escapes a space as \040: the daemon and ctl must decode it
+	local spaced="$SCRATCH/$mode-cli mnt"
+	mkdir -p "$spaced"
+	MOUNTS+=("$spaced")
+	check "$mode/cli: mountpoint with a space" \
+		"$BUILD/fusebpfd" "$back" "$spaced" -o "mode=$mode"
+	check "$mode/cli: stats of a mountpoint with a space" \
+		"$BUILD/fusebpfctl" stats "$spaced"
+	stop_mount "$spaced"
 	# A shell started in the background ignores SIGINT and the daemon rightly
 	# keeps an inherited SIG_IGN: start it with default dispositions.
 	for sig in TERM INT; do
