@@ -359,8 +359,8 @@ for mode in "${MODES[@]}"; do
 	case "$mode" in
 	reference) run_reference ;;
 	*) run_mode "$mode"
-	   # mode bpf: enforcement needs the phase-2 kernel filter (not yet)
-	   [ "$mode" != bpf ] && want_suite policy && run_policy "$mode" ;;
+	   # mode bpf: enforced by the kernel's policy filter (0009)
+	   want_suite policy && run_policy "$mode" ;;
 	esac
 done
 

@@ -11,7 +11,7 @@ B=build
 T=${TMPDIR:-/tmp}
 passed=0
 failed=0
-steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,host_suites}" | tr ',' ' ')
+steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,host_suites,policy}" | tr ',' ' ')
 
 # Uptime in centiseconds, without spawning a process.
 now_cs() {
@@ -79,7 +79,7 @@ for s in $steps; do
 	feature)
 		step feature feature
 		;;
-	bpf_uapi | bpf_counters)
+	bpf_uapi | bpf_counters | bpf_filter)
 		bin=$B/tests/integration/$s
 		if need "$bin" > "$T/need.out"; then
 			step "$s" "$bin"
@@ -95,6 +95,14 @@ for s in $steps; do
 		step host_suites tests/run-host.sh --mode bpf \
 			--suite posix --suite integrity --suite handles
 		;;
+	policy)
+		# --- BPF filters (kernel-patches/0009): the policy suite in
+		# mode bpf, enforced by the kernel's policy filter
+		mkdir -p "$T/test-logs"
+		export FUSEBPF_TEST_DIR="$T" FUSEBPF_TEST_LOGDIR="$T/test-logs"
+		step policy tests/run-host.sh --mode bpf --suite policy
+		;;
+		# --- end of BPF filters
 	*)
 		echo "vm: unknown step '$s'"
 		failed=$((failed + 1))

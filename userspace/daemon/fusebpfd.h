@@ -95,6 +95,7 @@ struct daemon {
 
 	bool passthrough_fallback_logged;
 	struct policy *policy;		/* NULL: no policy maps */
+	uint32_t filter_id;		/* mode bpf: the policy filter, 0: none */
 };
 
 static inline struct daemon *req_daemon(fuse_req_t req)
@@ -183,6 +184,21 @@ bool policy_served(struct daemon *d, struct inode *inode);
 double policy_timeout(struct daemon *d, struct inode *inode);
 struct fusebpf_audit_event;
 void policy_audit_emit(struct daemon *d, const struct fusebpf_audit_event *ev);
+/* mode bpf: the policy maps and tags for the kernel filter */
+int policy_map_fd(struct daemon *d, const char *name);
+const char *policy_pin_dir(struct daemon *d);
+struct policy_kernel_entry {
+	uint32_t tag;		/* FUSEBPF_TAG() | FUSEBPF_KTAG_* */
+	bool lookup_server;	/* its children's lookups come to us */
+	bool served;		/* its class is served by the daemon */
+};
+void policy_kernel_entry(struct daemon *d, struct inode *inode,
+			 struct policy_kernel_entry *ke);
+
+/* bpf_filter.c: the policy filter in the kernel (mode bpf) */
+int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id);
+int bpf_filter_pin(const char *pin_dir);
+void bpf_filter_destroy(void);
 
 /* Replies @err if it is one: `if (policy_denied(req, policy_check(...)))` */
 static inline bool policy_denied(fuse_req_t req, int err)

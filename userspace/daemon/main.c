@@ -95,13 +95,6 @@ static int check_args(struct daemon *d)
 				d->opts.policy);
 			return -1;
 		}
-		/* ops on backed inodes never reach the daemon: nothing to
-		 * enforce them until the kernel's BPF filter (phase 2) exists */
-		if (d->opts.mode == FUSEBPF_MODE_BPF) {
-			fprintf(stderr, "fusebpfd: policy=%s: not enforceable in mode bpf yet (use mode=passthrough or userspace)\n",
-				d->opts.policy);
-			return -1;
-		}
 	}
 	if (d->opts.mode == FUSEBPF_MODE_BPF && !mode_bpf_available()) {
 		fprintf(stderr, "fusebpfd: mode bpf: this kernel has no FUSE-BPF (%s missing)\n",
@@ -187,6 +180,8 @@ static void *startup_thread(void *arg)
 		ret = runtime_publish(d);
 	if (!ret)
 		ret = policy_pin(d);
+	if (!ret && d->filter_id && policy_pin_dir(d))
+		ret = bpf_filter_pin(policy_pin_dir(d));
 	if (!ret)
 		ret = policy_start(d);
 	if (ret) {
@@ -278,6 +273,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(d->se);
 out_table:
+	bpf_filter_destroy();
 	policy_destroy(d);
 	inode_table_destroy(d);
 out_runtime:

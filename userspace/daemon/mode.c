@@ -6,8 +6,8 @@
  *   forced with -o mode=...: that mode, or a startup error if the kernel
  *     does not offer it;
  *   auto: bpf if FUSE_BPF_FEATURE_FILE exists and INIT offers FUSE_BPF
- *     (and no policy= is given: bpf mode cannot enforce one until the
- *     kernel's filter exists, see policy.c), else passthrough if INIT offers FUSE_PASSTHROUGH and we are root
+ *     (a policy is enforced there by the kernel filter, bpf_filter.c),
+ *     else passthrough if INIT offers FUSE_PASSTHROUGH and we are root
  *     (FUSE_DEV_IOC_BACKING_OPEN needs CAP_SYS_ADMIN), else userspace.
  *
  * bpf mode start-up failure policy: if the root cannot be attached to
@@ -46,8 +46,7 @@ void mode_decide(struct daemon *d, uint64_t kernel_flags)
 	d->kernel_flags = kernel_flags;
 	if (d->opts.mode != FUSEBPF_MODE_AUTO)
 		d->mode = d->opts.mode;
-	else if ((kernel_flags & FUSE_BPF) && mode_bpf_available() &&
-		 !d->opts.policy)
+	else if ((kernel_flags & FUSE_BPF) && mode_bpf_available())
 		d->mode = FUSEBPF_MODE_BPF;
 	else if ((kernel_flags & FUSE_PASSTHROUGH) && geteuid() == 0)
 		d->mode = FUSEBPF_MODE_PASSTHROUGH;
@@ -85,6 +84,28 @@ static int bpf_attach_root(struct daemon *d)
 	rs.backing_id = id;
 	/* served subtrees below: the root's lookups must come to us */
 	rs.flags = d->opts.nr_served ? FUSE_BPF_ENTRY_LOOKUP_SERVER : 0;
+	/*
+	 * policy=: the policy filter judges every op on backed inodes, with
+	 * the policy maps. Without policy= the mount stays unfiltered (a
+	 * later `fusebpfctl policy load` is enforced only on what reaches
+	 * the daemon).
+	 */
+	if (d->policy && d->opts.policy &&
+	    bpf_filter_start(d, devfd, &d->filter_id)) {
+		bpf_filter_destroy();
+		d->filter_id = 0;
+		return -1;
+	}
+	if (d->filter_id) {
+		struct policy_kernel_entry ke;
+
+		policy_kernel_entry(d, d->table.root, &ke);
+		rs.filter_id = d->filter_id;
+		rs.tag = ke.tag;
+		rs.flags |= FUSE_BPF_ENTRY_TAG;
+		if (ke.lookup_server)
+			rs.flags |= FUSE_BPF_ENTRY_LOOKUP_SERVER;
+	}
 	if (ioctl(devfd, FUSE_DEV_IOC_BPF_ROOT_SET, &rs)) {
 		log_error("mode bpf: FUSE_DEV_IOC_BPF_ROOT_SET: %s",
 			  strerror(errno));
@@ -122,15 +143,26 @@ int mode_start(struct daemon *d)
  */
 void lookup_reply_ext(struct daemon *d, struct inode *inode)
 {
+	struct policy_kernel_entry ke = { 0 };
 	struct fuse_bpf_entry_out ext;
 
 	if (d->mode != FUSEBPF_MODE_BPF)
 		return;
-	if (inode->served)
+	if (d->filter_id)
+		policy_kernel_entry(d, inode, &ke);
+	if (inode->served || ke.served) {
 		fusebpf_bpf_entry_encode(&ext, FUSE_BPF_BACKING_NONE, 0, 0);
-	else
+	} else {
 		fusebpf_bpf_entry_encode(&ext, FUSE_BPF_BACKING_INHERIT, 0,
-					 inode->served_relpath ?
+					 inode->served_relpath ||
+					 (ke.lookup_server &&
+					  S_ISDIR(inode->type)) ?
 					 FUSE_BPF_ENTRY_LOOKUP_SERVER : 0);
+		/* the filter is inherited from the root; the tag is ours */
+		if (d->filter_id) {
+			ext.flags |= FUSE_BPF_ENTRY_TAG;
+			ext.tag = ke.tag;
+		}
+	}
 	raw_io_reply_entry_ext(&ext, sizeof(ext));
 }

@@ -43,6 +43,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "fusebpf/fuse_bpf_filter.h"
 #include "fusebpf/policy_compile.h"
 #include "policy.skel.h"
 #include "fusebpfd.h"
@@ -745,4 +746,46 @@ void policy_audit_emit(struct daemon *d, const struct fusebpf_audit_event *ev)
 
 	if (d->policy && bpf_prog_test_run_opts(d->policy->audit_prog, &opts))
 		log_error("policy: audit event lost: %s", strerror(errno));
+}
+
+/* ---- mode bpf: what the kernel filter needs ---- */
+
+int policy_map_fd(struct daemon *d, const char *name)
+{
+	struct bpf_map *map;
+
+	if (!d->policy)
+		return -1;
+	map = bpf_object__find_map_by_name(d->policy->skel->obj, name);
+	return map ? bpf_map__fd(map) : -1;
+}
+
+const char *policy_pin_dir(struct daemon *d)
+{
+	return d->policy && d->policy->pinned ? d->policy->pin_dir : NULL;
+}
+
+/*
+ * The tag the kernel filter gets for @inode, whether the daemon must see
+ * the lookups of its children (a policy path goes on below it: children
+ * may start other classes, and its listing is filtered here) and whether
+ * its class is served by the daemon (no backing at all).
+ */
+void policy_kernel_entry(struct daemon *d, struct inode *inode,
+			 struct policy_kernel_entry *ke)
+{
+	struct policy_tag t;
+
+	memset(ke, 0, sizeof(*ke));
+	if (!d->policy)
+		return;
+	t = inode_tag(d, inode);
+	ke->tag = FUSEBPF_TAG(t.cls, t.slot);
+	if (t.slot > FUSEBPF_FILTER_MAX_SLOT)
+		ke->tag = FUSEBPF_TAG(t.cls, 0);	/* owner unknown: nobody */
+	ke->lookup_server = t.pnode != FUSEBPF_PATH_NONE;
+	if (ke->lookup_server)
+		ke->tag |= FUSEBPF_KTAG_LIST_BY_DAEMON;
+	ke->served = t.cls &&
+		     (rule_of(d->policy, t.cls).flags & FUSEBPF_RULE_SERVED);
 }

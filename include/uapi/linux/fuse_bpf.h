@@ -33,8 +33,15 @@
  * none (FUSE_BPF_BACKING_NONE: the child and its subtree are served by the
  * server as on any FUSE mount).
  *
- * Filters (phase 2) are BPF struct_ops programs registered by id; their
- * fields below are reserved until then and must be zero.
+ * Filters are BPF struct_ops programs of type struct fuse_bpf_ops (see
+ * fs/fuse/bpf_filter.c): a program attaches its struct_ops map under a
+ * name, the server opens that name with FUSE_DEV_IOC_BPF_FILTER_OPEN and
+ * attaches the returned id to the root (struct fuse_bpf_root_set) and in
+ * LOOKUP replies (FUSE_BPF_FILTER_SET); children inherit the filter with
+ * the backing. The pre-filter runs before an operation on a backed inode
+ * and returns FUSE_BPF_BACKING, FUSE_BPF_POST, FUSE_BPF_USER or a negative
+ * errno (the operation fails with it); the post-filter sees the backing
+ * operation's result and returns the result to give (0 or -errno).
  */
 #ifndef _UAPI_LINUX_FUSE_BPF_H
 #define _UAPI_LINUX_FUSE_BPF_H
@@ -72,7 +79,7 @@ enum fuse_bpf_backing_action {
 	FUSE_BPF_BACKING_NONE	= 2,	/* not backed: served by the server */
 };
 
-/* struct fuse_bpf_entry_out.filter_action (phase 2) */
+/* struct fuse_bpf_entry_out.filter_action */
 enum fuse_bpf_filter_action {
 	FUSE_BPF_FILTER_INHERIT	= 0,	/* the parent's filter */
 	FUSE_BPF_FILTER_SET	= 1,	/* the registered filter_id */
@@ -99,17 +106,37 @@ struct fuse_bpf_entry_out {
 	__u32	filter_action;	/* enum fuse_bpf_filter_action */
 	__u32	filter_id;
 	__u32	flags;		/* FUSE_BPF_ENTRY_* */
-	__u32	tag;		/* policy class of the inode (phase 2) */
+	__u32	tag;		/* policy class of the inode, seen by the filter */
 	__u64	reserved[2];	/* must be 0 */
 };
 
 /* FUSE_DEV_IOC_BPF_ROOT_SET: attach backing/filter to the root inode */
 struct fuse_bpf_root_set {
 	__u32	backing_id;	/* registered backing dir, 0: detach */
-	__u32	filter_id;	/* phase 2, must be 0 */
+	__u32	filter_id;	/* opened filter, 0: none */
 	__u32	flags;		/* FUSE_BPF_ENTRY_* */
 	__u32	tag;
 	__u64	reserved[2];	/* must be 0 */
+};
+
+/*
+ * Pre-filter results. FUSE_BPF_USER sends the operation to the server as
+ * a plain request; it is only possible on inodes the server knows (looked
+ * up through the server): on inodes resolved in the kernel the operation
+ * fails with EIO, the filter's decision is never silently dropped.
+ */
+#define FUSE_BPF_BACKING		0	/* run on the backing inode */
+#define FUSE_BPF_USER			1	/* send to the server */
+#define FUSE_BPF_POST			2	/* backing, then post-filter */
+
+/* Filter names: the .name of the struct fuse_bpf_ops, NUL-terminated */
+#define FUSE_BPF_FILTER_NAME_MAX	16
+
+/* FUSE_DEV_IOC_BPF_FILTER_OPEN: returns the new filter id (> 0) */
+struct fuse_bpf_filter_open {
+	char	name[FUSE_BPF_FILTER_NAME_MAX];	/* attached struct_ops */
+	__u32	flags;		/* must be 0 */
+	__u32	reserved;	/* must be 0 */
 };
 
 /* Device ioctls, after mainline's FUSE_DEV_IOC_* (magic 229, nr 0..31) */
@@ -119,5 +146,8 @@ struct fuse_bpf_root_set {
 #define FUSE_DEV_IOC_BPF_BACKING_CLOSE	_IOW(FUSE_BPF_IOC_MAGIC, 65, __u32)
 #define FUSE_DEV_IOC_BPF_ROOT_SET	_IOW(FUSE_BPF_IOC_MAGIC, 66, \
 					     struct fuse_bpf_root_set)
+#define FUSE_DEV_IOC_BPF_FILTER_OPEN	_IOW(FUSE_BPF_IOC_MAGIC, 67, \
+					     struct fuse_bpf_filter_open)
+#define FUSE_DEV_IOC_BPF_FILTER_CLOSE	_IOW(FUSE_BPF_IOC_MAGIC, 68, __u32)
 
 #endif /* _UAPI_LINUX_FUSE_BPF_H */

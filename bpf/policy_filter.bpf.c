@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * policy_filter: the fusebpf policy as a FUSE-BPF filter (struct_ops
+ * fuse_bpf_ops, kernel-patches/0009). It decides every filtered operation
+ * in the kernel from the same maps as the daemon (include/fusebpf/
+ * policy_maps.bpf.h; the daemon reuses the pinned maps of the policy
+ * object) with the same fusebpf_policy_decide().
+ *
+ * Only the patched kernel has struct fuse_bpf_ops, so this is its own
+ * object: the daemon loads its skeleton in mode bpf only, and the policy
+ * object (maps, audit_emit) keeps loading on stock kernels.
+ *
+ * The tag the kernel passes is the inode's (for ops on names: the
+ * directory's) FUSEBPF_TAG(class, owner slot), set by the daemon at
+ * lookup; children resolved in the kernel inherit it. Decisions:
+ *  - hidden names: -ENOENT on LOOKUP, -EACCES on ops creating them;
+ *    owner-only, read-only: -ENOENT / -EROFS;
+ *  - served classes: FUSE_BPF_USER, the daemon serves the op;
+ *  - directories the daemon lists itself (FUSEBPF_KTAG_LIST_BY_DAEMON:
+ *    policy paths go on below them): OPENDIR and changes to their
+ *    entries go to the daemon (FUSE_BPF_USER), which decides as in the
+ *    other modes;
+ *  - everything else: FUSE_BPF_BACKING, served in the kernel.
+ * Every decision is counted in filter_counts per opcode; audit classes
+ * write events to audit_events like the daemon does.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fusebpf/fuse_bpf_filter.h"
+#include "fusebpf/policy.h"
+#include "fusebpf/policy_maps.bpf.h"
+
+#define FUSE_BPF_BACKING	0
+#define FUSE_BPF_USER		1
+#define O_ACCMODE		00000003
+#define O_TRUNC			00001000
+#define ENOENT			2
+#define EACCES			13
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FUSEBPF_FILTER_OPCODES);
+	__type(key, __u32);
+	__type(value, struct fusebpf_filter_count);
+} filter_counts SEC(".maps");
+
+/* Name keys are too big for the 512-byte stack: one per CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fusebpf_name_key);
+} name_scratch SEC(".maps");
+
+static int count(__u32 opcode, int verdict)
+{
+	struct fusebpf_filter_count *c;
+	__u32 op = opcode;
+
+	c = bpf_map_lookup_elem(&filter_counts, &op);
+	if (c) {
+		if (verdict < 0)
+			__sync_fetch_and_add(&c->denied, 1);
+		else if (verdict == FUSE_BPF_USER)
+			__sync_fetch_and_add(&c->daemon, 1);
+		else
+			__sync_fetch_and_add(&c->kernel, 1);
+	}
+	return verdict;
+}
+
+static int is_mutating(__u32 opcode, __u32 flags)
+{
+	switch (opcode) {
+	case FUSE_OPEN:
+		return (flags & O_ACCMODE) != 0 || (flags & O_TRUNC);
+	case FUSE_SETATTR:
+	case FUSE_SYMLINK:
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_UNLINK:
+	case FUSE_RMDIR:
+	case FUSE_RENAME:
+	case FUSE_LINK:
+	case FUSE_SETXATTR:
+	case FUSE_REMOVEXATTR:
+	case FUSE_CREATE:
+	case FUSE_RENAME2:
+	case FUSE_FALLOCATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Ops that change the entries of a directory; which name they create */
+static int name_op(__u32 opcode, int *creates)
+{
+	*creates = -1;
+	switch (opcode) {
+	case FUSE_CREATE:
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_SYMLINK:
+	case FUSE_LINK:
+		*creates = 0;
+		return 1;
+	case FUSE_RENAME2:
+		*creates = 1;
+		return 1;
+	case FUSE_UNLINK:
+	case FUSE_RMDIR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Is name @which of the op hidden in a directory of class @cls? */
+static int name_hidden(struct fuse_bpf_args *args, __u32 which, __u32 cls,
+		       __u32 bits)
+{
+	struct fusebpf_hidden *h;
+	struct fusebpf_name_key *key;
+	__u32 zero = 0;
+
+	key = bpf_map_lookup_elem(&name_scratch, &zero);
+	if (!key)
+		return 0;
+	__builtin_memset(key->name, 0, sizeof(key->name));
+	if (bpf_fuse_get_name(args, which, key->name, sizeof(key->name)) < 0)
+		return 0;
+	key->cls = cls;
+	h = bpf_map_lookup_elem(&hidden_names, key);
+	if (!h) {
+		key->cls = FUSEBPF_CLASS_ANY;
+		h = bpf_map_lookup_elem(&hidden_names, key);
+	}
+	return h && !(bits & h->hide_exempt);
+}
+
+static void audit(struct fuse_bpf_args *args, __u32 tag, int err)
+{
+	struct fusebpf_audit_event *ev;
+	struct fusebpf_policy_meta *m;
+	__u32 zero = 0;
+
+	ev = bpf_ringbuf_reserve(&audit_events, sizeof(*ev), 0);
+	if (!ev) {
+		m = bpf_map_lookup_elem(&meta, &zero);
+		if (m)
+			__sync_fetch_and_add(&m->audit_lost, 1);
+		return;
+	}
+	ev->nodeid = args->nodeid;
+	ev->opcode = args->opcode;
+	ev->uid = args->uid;
+	ev->pid = args->pid;
+	ev->tag = tag;
+	ev->result = -err;
+	ev->flags = err ? FUSEBPF_AUDIT_DENIED : 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+SEC("struct_ops/pre_filter")
+int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
+{
+	__u32 opcode = args->opcode, uid = args->uid;
+	__u32 ktag = args->tag;
+	__u32 tag = ktag & ~FUSEBPF_KTAG_LIST_BY_DAEMON;
+	__u32 cls = FUSEBPF_TAG_CLASS(tag), slot, bits = 0, owner;
+	struct fusebpf_rule *rule, r = {};
+	int err = 0, creates, names = name_op(opcode, &creates);
+	__u32 *v;
+
+	v = bpf_map_lookup_elem(&uid_classes, &uid);
+	if (v)
+		bits = *v;
+	rule = cls ? bpf_map_lookup_elem(&rules, &cls) : NULL;
+	if (rule) {
+		r = *rule;
+		owner = r.owner_uid;
+		if (owner == FUSEBPF_OWNER_DIR) {
+			slot = FUSEBPF_TAG_SLOT(tag);
+			v = bpf_map_lookup_elem(&owners, &slot);
+			owner = v ? *v : FUSEBPF_OWNER_DIR;	/* unknown: nobody */
+		}
+		err = fusebpf_policy_decide(&r, uid, bits, owner,
+					    is_mutating(opcode, args->flags) ?
+					    FUSEBPF_ACCESS_WRITE :
+					    FUSEBPF_ACCESS_SEE);
+	}
+	if (!err && opcode == FUSE_LOOKUP && name_hidden(args, 0, cls, bits))
+		err = ENOENT;
+	if (!err && creates >= 0 && name_hidden(args, creates, cls, bits))
+		err = EACCES;
+	if (rule && (r.flags & FUSEBPF_RULE_AUDIT))
+		audit(args, tag, err);
+	if (err)
+		return count(opcode, -err);
+
+	/*
+	 * The daemon lists these directories (some entries are hidden from
+	 * some callers) and decides on their entries, which may start other
+	 * classes: it judges changes to them too, as in the other modes.
+	 */
+	if ((ktag & FUSEBPF_KTAG_LIST_BY_DAEMON) &&
+	    (opcode == FUSE_OPENDIR || names))
+		return count(opcode, FUSE_BPF_USER);
+	if (rule && (r.flags & FUSEBPF_RULE_SERVED))
+		return count(opcode, FUSE_BPF_USER);
+	return count(opcode, FUSE_BPF_BACKING);
+}
+
+SEC(".struct_ops")
+struct fuse_bpf_ops fusebpf_policy_ops = {
+	.pre_filter = (void *)fusebpf_pre_filter,
+	.name = FUSEBPF_FILTER_NAME,
+};
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpf_filter - FUSE-BPF struct_ops filters (kernel-patches/0009), spoken
+ * raw on /dev/fuse by a tiny hand-written server, with the test filter
+ * bpf/test_filter.bpf.c:
+ *
+ *   bpf_filter [SCRATCH_DIR]       (default $TMPDIR or /tmp; needs root)
+ *
+ * Runs only on the patched kernel (make vm-test). Checks: a program the
+ * verifier rejects fails to load and the mount keeps working; filter open
+ * errors (unknown name, unterminated name, flags) and attach errors
+ * (unknown filter id at the root and in a LOOKUP reply); a pre-filter
+ * errno on lookup and mkdir; a per-caller decision that a cached dentry
+ * does not skip; a post-filter that changes a result; FUSE_BPF_USER sent
+ * to the server on a server inode and EIO on a kernel inode; a read-only
+ * subtree (tag set in a LOOKUP reply) refusing every mutating op with
+ * EROFS while reads are served in the kernel with no request to the
+ * server; the filter's view of uid/tag; a filter closed or detached while
+ * attached keeps working. The VM harness fails the run on any kernel
+ * report these provoke.
+ */
+#include <bpf/libbpf.h>
+#include <linux/fuse.h>
+#include "uapi/linux/fuse_bpf.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+
+#include "testlib.h"
+#include "test_filter.skel.h"
+#include "test_filter_bad.skel.h"
+
+#define NODE_MAX	16
+#define READ_ONLY_TAG	7
+
+/* The value of test_filter's `last` map (bpf/test_filter.bpf.c) */
+struct test_last {
+	uint32_t uid;
+	uint32_t tag;
+	uint32_t opcode;
+	uint32_t name_len;
+};
+
+/* One mount, served by one thread reading its /dev/fuse fd. */
+struct conn {
+	int fd;
+	char mnt[PATH_MAX];
+	pthread_t thread;
+	unsigned int conn_id;
+	pthread_mutex_t lock;
+	pthread_cond_t inited;
+	bool init_done;
+	/* the one name the server answers LOOKUP for, in the root */
+	char script_name[64];
+	struct fuse_bpf_entry_out script_ext;
+	mode_t node_mode[NODE_MAX];
+	uint64_t next_node;
+	atomic_uint ops[64];
+};
+
+static char scratch[PATH_MAX];
+
+static unsigned int requests(struct conn *c)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < 64; i++)
+		if (i != FUSE_INIT && i != FUSE_FORGET &&
+		    i != FUSE_BATCH_FORGET && i != FUSE_INTERRUPT)
+			n += atomic_load(&c->ops[i]);
+	return n;
+}
+
+/* "OP:n ..." of the requests received since @before, for failures */
+static const char *requests_since(struct conn *c, const unsigned int *before)
+{
+	static char buf[256];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < 64 && len < sizeof(buf) - 16; i++) {
+		unsigned int n = atomic_load(&c->ops[i]) - before[i];
+
+		if (n && i != FUSE_INIT && i != FUSE_FORGET &&
+		    i != FUSE_BATCH_FORGET && i != FUSE_INTERRUPT)
+			len += snprintf(buf + len, sizeof(buf) - len, "%s:%u ",
+					tl_opcode_name(i), n);
+	}
+	return buf;
+}
+
+static void snapshot(struct conn *c, unsigned int *ops)
+{
+	for (unsigned int i = 0; i < 64; i++)
+		ops[i] = atomic_load(&c->ops[i]);
+}
+
+static void reply(struct conn *c, uint64_t unique, int error,
+		  const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct fuse_out_header oh = {
+		.len = sizeof(oh) + (error ? 0 : alen + blen),
+		.error = error,
+		.unique = unique,
+	};
+	struct iovec iov[3] = {
+		{ &oh, sizeof(oh) },
+		{ (void *)a, error ? 0 : alen },
+		{ (void *)b, error ? 0 : blen },
+	};
+
+	if (writev(c->fd, iov, 3) < 0 && errno != ENOENT && errno != EINVAL)
+		fprintf(stderr, "reply write: %s\n", strerror(errno));
+}
+
+static void fill_attr(struct fuse_attr *a, uint64_t ino, mode_t mode)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->mode = mode;
+	a->nlink = S_ISDIR(mode) ? 2 : 1;
+	a->blksize = 4096;
+}
+
+static void serve_init(struct conn *c, struct fuse_in_header *ih,
+		       struct fuse_init_in *in)
+{
+	struct fuse_init_out out = { 0 };
+
+	out.major = FUSE_KERNEL_VERSION;
+	out.minor = in->minor;
+	out.max_readahead = in->max_readahead;
+	out.flags = FUSE_INIT_EXT | FUSE_MAX_PAGES;
+	out.max_write = 128 * 1024;
+	out.max_pages = 32;
+	out.time_gran = 1;
+	out.flags2 = (uint32_t)(FUSE_BPF >> 32);
+	reply(c, ih->unique, 0, &out, sizeof(out), NULL, 0);
+	pthread_mutex_lock(&c->lock);
+	c->init_done = true;
+	pthread_cond_broadcast(&c->inited);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* LOOKUP reaches us only for names the filter sends with FUSE_BPF_USER */
+static void serve_lookup(struct conn *c, struct fuse_in_header *ih,
+			 const char *name)
+{
+	struct fuse_entry_out eo = { 0 };
+	uint64_t node = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (ih->nodeid == FUSE_ROOT_ID && !strcmp(name, c->script_name) &&
+	    c->next_node < NODE_MAX) {
+		node = c->next_node++;
+		c->node_mode[node] = S_IFDIR | 0755;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!node) {
+		reply(c, ih->unique, -ENOENT, NULL, 0, NULL, 0);
+		return;
+	}
+	eo.nodeid = node;
+	eo.generation = 1;
+	eo.entry_valid = 3600;
+	eo.attr_valid = 3600;
+	fill_attr(&eo.attr, node, S_IFDIR | 0755);
+	reply(c, ih->unique, 0, &eo, sizeof(eo), &c->script_ext,
+	      sizeof(c->script_ext));
+}
+
+static void serve_getattr(struct conn *c, struct fuse_in_header *ih)
+{
+	struct fuse_attr_out out = { 0 };
+	mode_t mode = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (ih->nodeid < NODE_MAX)
+		mode = c->node_mode[ih->nodeid];
+	pthread_mutex_unlock(&c->lock);
+	if (!mode) {
+		reply(c, ih->unique, -ENOENT, NULL, 0, NULL, 0);
+		return;
+	}
+	fill_attr(&out.attr, ih->nodeid, mode);
+	out.attr_valid = 3600;
+	reply(c, ih->unique, 0, &out, sizeof(out), NULL, 0);
+}
+
+static void *serve(void *arg)
+{
+	struct conn *c = arg;
+	size_t cap = 256 * 1024;
+	char *buf = malloc(cap);
+
+	for (;;) {
+		ssize_t n = read(c->fd, buf, cap);
+		struct fuse_in_header *ih = (void *)buf;
+		void *in = buf + sizeof(*ih);
+
+		if (n < 0 && (errno == EINTR || errno == ENOENT || errno == EAGAIN))
+			continue;
+		if (n < (ssize_t)sizeof(*ih))
+			break;	/* ENODEV: unmounted or aborted */
+		if (ih->opcode < 64)
+			atomic_fetch_add(&c->ops[ih->opcode], 1);
+		switch (ih->opcode) {
+		case FUSE_INIT:
+			serve_init(c, ih, in);
+			break;
+		case FUSE_LOOKUP:
+			serve_lookup(c, ih, in);
+			break;
+		case FUSE_GETATTR:
+			serve_getattr(c, ih);
+			break;
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+		case FUSE_INTERRUPT:
+			break;
+		case FUSE_DESTROY:
+			reply(c, ih->unique, 0, NULL, 0, NULL, 0);
+			break;
+		default:
+			reply(c, ih->unique, -ENOSYS, NULL, 0, NULL, 0);
+			break;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static void conn_mount(struct conn *c)
+{
+	struct timespec deadline;
+	char opts[256];
+	struct stat st;
+
+	memset(c, 0, sizeof(*c));
+	c->next_node = 2;
+	c->node_mode[FUSE_ROOT_ID] = S_IFDIR | 0755;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->inited, NULL);
+	if (snprintf(c->mnt, sizeof(c->mnt), "%s/mnt", scratch) >=
+	    (int)sizeof(c->mnt))
+		tl_die("path too long");
+	if (mkdir(c->mnt, 0755) && errno != EEXIST)
+		tl_die("mkdir %s: %s", c->mnt, strerror(errno));
+	c->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (c->fd < 0)
+		tl_die("open /dev/fuse: %s", strerror(errno));
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", c->fd);
+	if (mount("bpf_filter", c->mnt, "fuse.bpf_filter", MS_NOSUID | MS_NODEV,
+		  opts))
+		tl_die("mount %s: %s", c->mnt, strerror(errno));
+	if (pthread_create(&c->thread, NULL, serve, c))
+		tl_die("pthread_create");
+	if (stat(c->mnt, &st) == 0)
+		c->conn_id = minor(st.st_dev);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 30;
+	pthread_mutex_lock(&c->lock);
+	while (!c->init_done)
+		if (pthread_cond_timedwait(&c->inited, &c->lock, &deadline))
+			break;
+	pthread_mutex_unlock(&c->lock);
+	if (!c->init_done)
+		tl_die("no INIT from the kernel within 30 s");
+}
+
+static void conn_unmount(struct conn *c)
+{
+	char abort_path[PATH_MAX];
+	int fd;
+
+	if (umount2(c->mnt, MNT_DETACH))
+		fprintf(stderr, "umount %s: %s\n", c->mnt, strerror(errno));
+	snprintf(abort_path, sizeof(abort_path),
+		 "/sys/fs/fuse/connections/%u/abort", c->conn_id);
+	fd = open(abort_path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			fprintf(stderr, "%s: %s\n", abort_path, strerror(errno));
+		close(fd);
+	}
+	pthread_join(c->thread, NULL);
+	close(c->fd);
+}
+
+/* ---- ioctls, returning -errno on failure ---- */
+
+static int filter_open(struct conn *c, const char *name, uint32_t flags)
+{
+	struct fuse_bpf_filter_open arg = { .flags = flags };
+	int id;
+
+	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
+	id = ioctl(c->fd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &arg);
+	return id < 0 ? -errno : id;
+}
+
+static int filter_close(struct conn *c, uint32_t id)
+{
+	return ioctl(c->fd, FUSE_DEV_IOC_BPF_FILTER_CLOSE, &id) ? -errno : 0;
+}
+
+static int root_set(struct conn *c, uint32_t backing_id, uint32_t filter_id)
+{
+	struct fuse_bpf_root_set arg = {
+		.backing_id = backing_id, .filter_id = filter_id,
+	};
+
+	return ioctl(c->fd, FUSE_DEV_IOC_BPF_ROOT_SET, &arg) ? -errno : 0;
+}
+
+static int backing_open(struct conn *c, const char *path)
+{
+	struct fuse_bpf_backing_open arg = { 0 };
+	int id;
+
+	arg.fd = open(path, O_PATH | O_CLOEXEC);
+	if (arg.fd < 0)
+		return -errno;
+	id = ioctl(c->fd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &arg);
+	if (id < 0)
+		id = -errno;
+	close(arg.fd);
+	return id;
+}
+
+/* ---- ops, returning an errno (0: success) ---- */
+
+static int stat_err(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? errno : 0;
+}
+
+static int stat_fn(void *path)
+{
+	return stat_err(path);
+}
+
+static int open_err(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int read_err(const char *path)
+{
+	return tl_file_equals(path, "data\n") ? 0 : EIO;
+}
+
+static uint64_t calls_of(struct test_filter_bpf *skel, uint32_t opcode)
+{
+	uint64_t v = 0;
+
+	bpf_map__lookup_elem(skel->maps.calls, &opcode, sizeof(opcode), &v,
+			     sizeof(v), 0);
+	return v;
+}
+
+static struct test_last last_seen(struct test_filter_bpf *skel)
+{
+	struct test_last l = { 0 };
+	uint32_t zero = 0;
+
+	bpf_map__lookup_elem(skel->maps.last, &zero, sizeof(zero), &l,
+			     sizeof(l), 0);
+	return l;
+}
+
+static void make_tree(const char *back)
+{
+	static const char *const dirs[] = { "sub", "user_ro", "user_ro/d" };
+	static const char *const files[] = {
+		"file", "secret", "deny_x", "post_hide", "sub/user_x",
+		"user_ro/data", "user_ro/d/inner",
+	};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdir(tl_path("%s/%s", back, dirs[i]), 0755))
+			tl_die("mkdir %s: %s", dirs[i], strerror(errno));
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (tl_write_file(tl_path("%s/%s", back, files[i]), "data\n", 5,
+				  0644))
+			tl_die("cannot create %s", files[i]);
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static void test_bad_program(struct conn *c, const char *mnt)
+{
+	struct test_filter_bad_bpf *bad;
+
+	libbpf_set_print(quiet);	/* the verifier log is expected */
+	bad = test_filter_bad_bpf__open_and_load();
+	libbpf_set_print(NULL);
+	tl_check("a filter writing its read-only args is rejected at load",
+		 !bad, "it loaded");
+	test_filter_bad_bpf__destroy(bad);
+	tl_check_errno("its name was never registered: FILTER_OPEN ENOENT",
+		       -filter_open(c, "fusebpf_bad", 0), ENOENT);
+	tl_check_errno("the mount keeps working after the rejected load",
+		       stat_err(tl_path("%s/file", mnt)), 0);
+}
+
+static void test_attach_errors(struct conn *c, int root_id, int fid)
+{
+	tl_check_errno("ROOT_SET with an unknown filter id: ENOENT",
+		       -root_set(c, root_id, 999), ENOENT);
+	tl_check_errno("ROOT_SET with a filter but no backing: EINVAL",
+		       -root_set(c, 0, fid), EINVAL);
+	tl_check_errno("the mount keeps working after the refused attach",
+		       -root_set(c, root_id, 0) ?:
+		       stat_err(tl_path("%s/file", c->mnt)), 0);
+}
+
+static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
+			   const char *back)
+{
+	const char *m = c->mnt;
+	struct test_last l;
+	unsigned int req0 = requests(c), ops0[64];
+
+	snapshot(c, ops0);
+
+	tl_check_errno("read-only: read a file",
+		       read_err(tl_path("%s/user_ro/data", m)), 0);
+	tl_check_errno("read-only: read a file one level down",
+		       read_err(tl_path("%s/user_ro/d/inner", m)), 0);
+	l = last_seen(skel);
+	tl_check("read-only: the filter saw tag 7", l.tag == READ_ONLY_TAG,
+		 "tag %u", l.tag);
+	tl_check_errno("read-only: open for writing: EROFS",
+		       open_err(tl_path("%s/user_ro/data", m), O_WRONLY), EROFS);
+	tl_check_errno("read-only: O_TRUNC: EROFS",
+		       open_err(tl_path("%s/user_ro/data", m), O_RDONLY | O_TRUNC),
+		       EROFS);
+	tl_check_errno("read-only: create: EROFS",
+		       open_err(tl_path("%s/user_ro/new", m), O_CREAT | O_WRONLY),
+		       EROFS);
+	tl_check_errno("read-only: mkdir: EROFS",
+		       mkdir(tl_path("%s/user_ro/d/x", m), 0755) ? errno : 0, EROFS);
+	tl_check_errno("read-only: unlink: EROFS",
+		       unlink(tl_path("%s/user_ro/d/inner", m)) ? errno : 0, EROFS);
+	tl_check_errno("read-only: rename out: EROFS",
+		       rename(tl_path("%s/user_ro/data", m),
+			      tl_path("%s/moved", m)) ? errno : 0, EROFS);
+	tl_check_errno("read-only: chmod: EROFS",
+		       chmod(tl_path("%s/user_ro/data", m), 0600) ? errno : 0,
+		       EROFS);
+	tl_check_errno("read-only: symlink: EROFS",
+		       symlink("x", tl_path("%s/user_ro/l", m)) ? errno : 0, EROFS);
+	tl_check("read-only: backing unchanged",
+		 tl_file_equals(tl_path("%s/user_ro/data", back), "data\n") &&
+		 stat_err(tl_path("%s/user_ro/d/inner", back)) == 0 &&
+		 stat_err(tl_path("%s/user_ro/new", back)) == ENOENT, "changed");
+	tl_check("read-only: no request reached the server",
+		 requests(c) == req0, "%u requests: %s", requests(c) - req0,
+		 requests_since(c, ops0));
+	tl_check_errno("outside the read-only subtree, writes work",
+		       open_err(tl_path("%s/newfile", m), O_CREAT | O_WRONLY), 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = argc > 1 ? argv[1] : getenv("TMPDIR");
+	struct fuse_bpf_entry_out ext = { 0 };
+	struct test_filter_bpf *skel;
+	struct bpf_link *link;
+	char back[PATH_MAX];
+	struct test_last l;
+	unsigned int req0;
+	int root_id, fid, err;
+	struct conn c;
+	const char *m;
+	uint64_t n0;
+
+	if (!base || !*base)
+		base = "/tmp";
+	if (geteuid() != 0)
+		tl_die("bpf_filter needs root (mount, CAP_SYS_ADMIN ioctls)");
+	snprintf(scratch, sizeof(scratch), "%s/bpf_filter.%d", base, getpid());
+	if (snprintf(back, sizeof(back), "%s/back", scratch) >= (int)sizeof(back))
+		tl_die("scratch path too long");
+	if (mkdir(scratch, 0755) || mkdir(back, 0755))
+		tl_die("mkdir %s: %s", back, strerror(errno));
+	make_tree(back);
+
+	skel = test_filter_bpf__open_and_load();
+	if (!skel)
+		tl_die("the test filter does not load: %s", strerror(errno));
+	link = bpf_map__attach_struct_ops(skel->maps.test_filter_ops);
+	if (!link)
+		tl_die("the test filter does not attach: %s", strerror(errno));
+
+	conn_mount(&c);
+	m = c.mnt;
+	root_id = backing_open(&c, back);
+	if (root_id <= 0)
+		tl_die("backing open: %s", strerror(-root_id));
+
+	tl_check_errno("FILTER_OPEN of an unregistered name: ENOENT",
+		       -filter_open(&c, "no_such_filter", 0), ENOENT);
+	tl_check_errno("FILTER_OPEN with flags: EINVAL",
+		       -filter_open(&c, "fusebpf_test", 1), EINVAL);
+	tl_check_errno("FILTER_OPEN of an unterminated name: EINVAL",
+		       -filter_open(&c, "0123456789abcdef", 0), EINVAL);
+	tl_check_errno("FILTER_CLOSE of an unknown id: ENOENT",
+		       -filter_close(&c, 999), ENOENT);
+	fid = filter_open(&c, "fusebpf_test", 0);
+	if (fid <= 0)
+		tl_die("FILTER_OPEN of the attached test filter: %s",
+		       strerror(-fid));
+	test_attach_errors(&c, root_id, fid);
+	tl_check_errno("ROOT_SET with the filter", -root_set(&c, root_id, fid), 0);
+	test_bad_program(&c, m);
+
+	/* the read-only subtree comes from the server, with tag 7 */
+	ext.backing_action = FUSE_BPF_BACKING_INHERIT;
+	ext.filter_action = FUSE_BPF_FILTER_SET;
+	ext.filter_id = 999;
+	ext.flags = FUSE_BPF_ENTRY_TAG;
+	ext.tag = READ_ONLY_TAG;
+	snprintf(c.script_name, sizeof(c.script_name), "user_ro");
+	c.script_ext = ext;
+	tl_check_errno("LOOKUP reply naming an unknown filter id: EIO",
+		       stat_err(tl_path("%s/user_ro", m)), EIO);
+	c.script_ext.filter_id = fid;
+
+	req0 = requests(&c);
+	n0 = calls_of(skel, FUSE_LOOKUP);
+	tl_check_errno("allowed name: served in the kernel",
+		       stat_err(tl_path("%s/file", m)), 0);
+	tl_check("the pre-filter ran for LOOKUP",
+		 calls_of(skel, FUSE_LOOKUP) > n0, "no call");
+	tl_check_errno("read through the filter", read_err(tl_path("%s/file", m)), 0);
+	tl_check("no request reached the server", requests(&c) == req0,
+		 "%u requests", requests(&c) - req0);
+
+	tl_check_errno("pre-filter errno on LOOKUP (deny_x: EACCES)",
+		       stat_err(tl_path("%s/deny_x", m)), EACCES);
+	tl_check_errno("pre-filter errno on MKDIR (deny_dir: EACCES)",
+		       mkdir(tl_path("%s/deny_dir", m), 0755) ? errno : 0, EACCES);
+	tl_check("deny_dir not created in the backing",
+		 stat_err(tl_path("%s/deny_dir", back)) == ENOENT, "it exists");
+
+	tl_check_errno("secret: root finds it (dentry cached)",
+		       stat_err(tl_path("%s/secret", m)), 0);
+	tl_check_errno("secret: uid 1000 gets ENOENT despite the cached dentry",
+		       tl_as_user(&TL_USER_A, stat_fn,
+				  (void *)tl_path("%s/secret", m)), ENOENT);
+	l = last_seen(skel);
+	tl_check("the filter saw uid 1000", l.uid == 1000, "uid %u", l.uid);
+	tl_check_errno("secret: root still finds it",
+		       stat_err(tl_path("%s/secret", m)), 0);
+
+	tl_check_errno("post-filter turns a found entry into ENOENT (post_hide)",
+		       stat_err(tl_path("%s/post_hide", m)), ENOENT);
+	tl_check_errno("post_hide exists in the backing",
+		       stat_err(tl_path("%s/post_hide", back)), 0);
+
+	req0 = atomic_load(&c.ops[FUSE_LOOKUP]);
+	tl_check_errno("FUSE_BPF_USER on a server inode: the server answers",
+		       stat_err(tl_path("%s/user_ro", m)), 0);
+	tl_check("the server got the LOOKUP",
+		 atomic_load(&c.ops[FUSE_LOOKUP]) == req0 + 1, "%u LOOKUPs",
+		 atomic_load(&c.ops[FUSE_LOOKUP]) - req0);
+	tl_check_errno("FUSE_BPF_USER on a kernel inode: EIO",
+		       stat_err(tl_path("%s/sub/user_x", m)), EIO);
+
+	test_read_only(&c, skel, back);
+
+	tl_check_errno("FILTER_CLOSE of the attached id", -filter_close(&c, fid), 0);
+	tl_check_errno("closed id: attached inodes keep their filter",
+		       stat_err(tl_path("%s/deny_x", m)), EACCES);
+	err = bpf_link__destroy(link);
+	tl_check("struct_ops detached", err == 0, "%s", strerror(-err));
+	tl_check_errno("detached program: attached inodes keep their filter",
+		       stat_err(tl_path("%s/deny_x", m)), EACCES);
+	tl_check_errno("detached program: a new FILTER_OPEN fails",
+		       -filter_open(&c, "fusebpf_test", 0), ENOENT);
+
+	conn_unmount(&c);
+	test_filter_bpf__destroy(skel);
+	tl_rm_rf(scratch);
+	return tl_done();
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mode bpf with a policy: the policy filter (bpf/policy_filter.bpf.c) in
+ * the kernel. Its skeleton reuses the policy maps the policy skeleton
+ * created (policy.c), so both the kernel filter and the daemon decide from
+ * the same maps. The struct_ops map is attached through a BPF link where
+ * the kernel has them (the registration ends with the daemon), under a
+ * per-daemon name, opened by name on /dev/fuse and attached at the root;
+ * lookup replies let children inherit it (mode.c). Its per-opcode counters
+ * are pinned next to the policy maps as `filter_counts`.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fusebpf/fuse_bpf_filter.h"
+#include "uapi/linux/fuse_bpf.h"
+#include "policy_filter.skel.h"
+#include "fusebpfd.h"
+
+#ifndef BPF_F_LINK
+#define BPF_F_LINK		(1U << 13)
+#endif
+#define ATTACH_STRUCT_OPS	44	/* BPF_STRUCT_OPS, newer than our headers */
+
+struct bpf_filter {
+	struct policy_filter_bpf *skel;
+	struct bpf_link *link;		/* without kernel links: update + delete */
+	int link_fd;			/* kernel link: ends with us */
+	uint32_t id;			/* FUSE_DEV_IOC_BPF_FILTER_OPEN */
+	char name[FUSE_BPF_FILTER_NAME_MAX];
+};
+
+static struct bpf_filter filter = { .link_fd = -1 };
+
+/*
+ * The skeleton's object with the struct_ops .name replaced: names are
+ * global in the kernel and libbpf 1.1 has no way to set struct_ops data.
+ */
+static struct policy_filter_bpf *open_named(const char *name)
+{
+	static const char want[FUSE_BPF_FILTER_NAME_MAX] = FUSEBPF_FILTER_NAME;
+	struct policy_filter_bpf *obj = calloc(1, sizeof(*obj));
+	unsigned char *elf = NULL, *hit = NULL;
+	size_t size, i;
+
+	if (!obj || policy_filter_bpf__create_skeleton(obj))
+		goto fail;
+	size = obj->skeleton->data_sz;
+	elf = malloc(size);
+	if (!elf)
+		goto fail;
+	memcpy(elf, obj->skeleton->data, size);
+	for (i = 0; i + sizeof(want) <= size; i++) {
+		if (memcmp(elf + i, want, sizeof(want)))
+			continue;
+		if (hit) {	/* must be the one struct_ops field */
+			errno = EINVAL;
+			goto fail;
+		}
+		hit = elf + i;
+	}
+	if (!hit) {
+		errno = EINVAL;
+		goto fail;
+	}
+	memset(hit, 0, sizeof(want));
+	memcpy(hit, name, strlen(name));
+	obj->skeleton->data = elf;
+	if (bpf_object__open_skeleton(obj->skeleton, NULL))
+		goto fail;
+	return obj;	/* elf stays: libbpf may keep pointing into it */
+fail:
+	free(elf);
+	if (obj)
+		policy_filter_bpf__destroy(obj);
+	return NULL;
+}
+
+static int reuse_policy_maps(struct daemon *d, struct policy_filter_bpf *s)
+{
+	struct bpf_map *map;
+	int fd;
+
+	bpf_object__for_each_map(map, s->obj) {
+		if (bpf_map__is_internal(map) || map == s->maps.filter_counts ||
+		    map == s->maps.name_scratch ||
+		    map == s->maps.fusebpf_policy_ops)
+			continue;
+		fd = policy_map_fd(d, bpf_map__name(map));
+		if (fd < 0 || bpf_map__reuse_fd(map, fd)) {
+			log_error("mode bpf: policy filter: no policy map %s",
+				  bpf_map__name(map));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int attach_struct_ops(struct policy_filter_bpf *s)
+{
+	int map_fd = bpf_map__fd(s->maps.fusebpf_policy_ops);
+
+	/* BPF_F_LINK maps: libbpf 1.1 stores the value, we add the link */
+	filter.link = bpf_map__attach_struct_ops(s->maps.fusebpf_policy_ops);
+	if (!filter.link)
+		return -1;
+	if (bpf_map__map_flags(s->maps.fusebpf_policy_ops) & BPF_F_LINK) {
+		filter.link_fd = bpf_link_create(map_fd, 0, ATTACH_STRUCT_OPS,
+						 NULL);
+		if (filter.link_fd < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id)
+{
+	struct fuse_bpf_filter_open fo = { 0 };
+	struct policy_filter_bpf *s;
+	int id;
+
+	snprintf(filter.name, sizeof(filter.name), "fbpf_%d", (int)getpid());
+	s = open_named(filter.name);
+	if (!s) {
+		log_error("mode bpf: policy filter: cannot open: %s",
+			  strerror(errno));
+		return -1;
+	}
+	filter.skel = s;
+	if (reuse_policy_maps(d, s))
+		return -1;
+	bpf_map__set_map_flags(s->maps.fusebpf_policy_ops, BPF_F_LINK);
+	if (policy_filter_bpf__load(s)) {
+		/* a kernel without struct_ops links: registered until we stop */
+		policy_filter_bpf__destroy(s);
+		s = open_named(filter.name);
+		filter.skel = s;
+		if (!s || reuse_policy_maps(d, s) || policy_filter_bpf__load(s)) {
+			log_error("mode bpf: policy filter: the kernel refuses it (load): %s",
+				  strerror(errno));
+			return -1;
+		}
+	}
+	if (attach_struct_ops(s)) {
+		log_error("mode bpf: policy filter: cannot attach the struct_ops: %s",
+			  strerror(errno));
+		return -1;
+	}
+	memcpy(fo.name, filter.name, strlen(filter.name));
+	id = ioctl(devfd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &fo);
+	if (id <= 0) {
+		log_error("mode bpf: FUSE_DEV_IOC_BPF_FILTER_OPEN %s: %s",
+			  filter.name, id < 0 ? strerror(errno) : "bad id 0");
+		return -1;
+	}
+	filter.id = id;
+	*filter_id = id;
+	return 0;
+}
+
+int bpf_filter_pin(const char *pin_dir)
+{
+	char path[PATH_MAX + 32];
+
+	if (!filter.skel)
+		return 0;
+	snprintf(path, sizeof(path), "%s/filter_counts", pin_dir);
+	if (bpf_map__pin(filter.skel->maps.filter_counts, path)) {
+		log_error("mode bpf: cannot pin %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void bpf_filter_destroy(void)
+{
+	if (filter.link_fd >= 0)
+		close(filter.link_fd);
+	filter.link_fd = -1;
+	bpf_link__destroy(filter.link);
+	filter.link = NULL;
+	if (filter.skel)
+		policy_filter_bpf__destroy(filter.skel);
+	filter.skel = NULL;
+}
