@@ -27,26 +27,8 @@
 SEC("syscall")
 int audit_emit(struct fusebpf_audit_event *ctx)
 {
-	struct fusebpf_audit_event *ev;
-	struct fusebpf_policy_meta *m;
-	__u32 zero = 0;
-
-	ev = bpf_ringbuf_reserve(&audit_events, sizeof(*ev), 0);
-	if (!ev) {
-		m = bpf_map_lookup_elem(&meta, &zero);
-		if (m)
-			__sync_fetch_and_add(&m->audit_lost, 1);
-		return 1;
-	}
-	ev->nodeid = ctx->nodeid;
-	ev->opcode = ctx->opcode;
-	ev->uid = ctx->uid;
-	ev->pid = ctx->pid;
-	ev->tag = ctx->tag;
-	ev->result = ctx->result;
-	ev->flags = ctx->flags;
-	bpf_ringbuf_submit(ev, 0);
-	return 0;
+	return audit_submit(ctx->nodeid, ctx->opcode, ctx->uid, ctx->pid,
+			    ctx->tag, ctx->result, ctx->flags);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

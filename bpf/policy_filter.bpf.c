@@ -143,25 +143,8 @@ static int name_hidden(struct fuse_bpf_args *args, __u32 which, __u32 cls,
 
 static void audit(struct fuse_bpf_args *args, __u32 tag, int err)
 {
-	struct fusebpf_audit_event *ev;
-	struct fusebpf_policy_meta *m;
-	__u32 zero = 0;
-
-	ev = bpf_ringbuf_reserve(&audit_events, sizeof(*ev), 0);
-	if (!ev) {
-		m = bpf_map_lookup_elem(&meta, &zero);
-		if (m)
-			__sync_fetch_and_add(&m->audit_lost, 1);
-		return;
-	}
-	ev->nodeid = args->nodeid;
-	ev->opcode = args->opcode;
-	ev->uid = args->uid;
-	ev->pid = args->pid;
-	ev->tag = tag;
-	ev->result = -err;
-	ev->flags = err ? FUSEBPF_AUDIT_DENIED : 0;
-	bpf_ringbuf_submit(ev, 0);
+	audit_submit(args->nodeid, args->opcode, args->uid, args->pid, tag,
+		     -err, err ? FUSEBPF_AUDIT_DENIED : 0);
 }
 
 SEC("struct_ops/pre_filter")

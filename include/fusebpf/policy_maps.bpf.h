@@ -60,4 +60,34 @@ struct {
 	__uint(max_entries, FUSEBPF_POLICY_AUDIT_BYTES);
 } audit_events SEC(".maps");
 
+/*
+ * Append one event to audit_events; a full ring buffer is counted in
+ * meta.audit_lost rather than blocking the operation. Returns 0 or 1 (lost).
+ */
+static __always_inline int audit_submit(__u64 nodeid, __u32 opcode, __u32 uid,
+					__u32 pid, __u32 tag, __s32 result,
+					__u32 flags)
+{
+	struct fusebpf_audit_event *ev;
+	struct fusebpf_policy_meta *m;
+	__u32 zero = 0;
+
+	ev = bpf_ringbuf_reserve(&audit_events, sizeof(*ev), 0);
+	if (!ev) {
+		m = bpf_map_lookup_elem(&meta, &zero);
+		if (m)
+			__sync_fetch_and_add(&m->audit_lost, 1);
+		return 1;
+	}
+	ev->nodeid = nodeid;
+	ev->opcode = opcode;
+	ev->uid = uid;
+	ev->pid = pid;
+	ev->tag = tag;
+	ev->result = result;
+	ev->flags = flags;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 #endif /* FUSEBPF_POLICY_MAPS_BPF_H */
