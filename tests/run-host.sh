@@ -284,21 +284,28 @@ run_cli() {
 	done
 }
 
+# mount_daemon LABEL BACKING MNT OPTS: fusebpfd mounted and its pid in
+# DAEMON_PID[MNT], or a failed LABEL check with the daemon's message
+mount_daemon() {
+	local label=$1 back=$2 mnt=$3 opts=$4 out
+	MOUNTS+=("$mnt")
+	if ! out=$("$BUILD/fusebpfd" "$back" "$mnt" -o "$opts" 2>&1) ||
+	   ! mountpoint -q "$mnt"; then
+		echo "    not ok - $label (-o $opts): $out"
+		record "$label" 0 1
+		return 1
+	fi
+	DAEMON_PID[$mnt]=$(daemon_pid_of "$mnt")
+}
+
 run_mode() {
 	local mode=$1 back="$SCRATCH/$mode-backing" mnt="$SCRATCH/$mode-mnt"
-	local ref="$SCRATCH/$mode-ref" pid out
+	local ref="$SCRATCH/$mode-ref" pid
 	mkdir -p "$back" "$mnt" "$ref" && chmod 755 "$back" "$mnt" "$ref"
 	echo "== mode $mode: $BUILD/fusebpfd $back $mnt -o mode=$mode"
 	[ "$mode" != bpf ] && want_suite cli && run_cli "$mode"
-	MOUNTS+=("$mnt")
-	if ! out=$("$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode" 2>&1) ||
-	   ! mountpoint -q "$mnt"; then
-		echo "    not ok - mount in mode $mode: $out"
-		record "$mode/mount" 0 1
-		return
-	fi
-	pid=$(daemon_pid_of "$mnt")
-	DAEMON_PID[$mnt]=$pid
+	mount_daemon "$mode/mount" "$back" "$mnt" "mode=$mode" || return
+	pid=${DAEMON_PID[$mnt]}
 	check "$mode/mount (daemon pid ${pid:-?})" test -n "$pid"
 
 	want_suite posix && run_suite "$mode/posix" "$INT/posix_suite" "$mnt" \
@@ -333,18 +340,12 @@ run_mode() {
 POLICY_FILE=tests/integration/policy_suite.policy
 run_policy() {
 	local mode=$1 back="$SCRATCH/$mode-policy-backing" mnt="$SCRATCH/$mode-policy-mnt"
-	local pid out
+	local pid
 	mkdir -p "$back" "$mnt" && chmod 755 "$back" "$mnt"
 	echo "== mode $mode, policy $POLICY_FILE"
-	MOUNTS+=("$mnt")
-	if ! out=$("$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode,policy=$POLICY_FILE" 2>&1) ||
-	   ! mountpoint -q "$mnt"; then
-		echo "    not ok - mount in mode $mode with a policy: $out"
-		record "$mode/policy mount" 0 1
+	mount_daemon "$mode/policy mount" "$back" "$mnt" "mode=$mode,policy=$POLICY_FILE" ||
 		return
-	fi
-	pid=$(daemon_pid_of "$mnt")
-	DAEMON_PID[$mnt]=$pid
+	pid=${DAEMON_PID[$mnt]}
 	run_suite "$mode/policy" "$INT/policy_suite" "$mnt" --backing "$back" \
 		--policy "$POLICY_FILE" --ctl "$BUILD/fusebpfctl" --daemon "$BUILD/fusebpfd"
 	check "$mode/policy umount" umount "$mnt"

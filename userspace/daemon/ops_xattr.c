@@ -36,8 +36,9 @@ static void reply_sized(fuse_req_t req, size_t size, ssize_t n, char *buf)
 		fuse_reply_buf(req, buf, n);
 }
 
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			size_t size)
+/* getxattr (@name) or listxattr (@name NULL): same buffer and size rules */
+static void read_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		       size_t size)
 {
 	char proc[64], *buf = NULL;
 	ssize_t n;
@@ -48,25 +49,20 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = getxattr(proc, name, buf, size);
+	n = name ? getxattr(proc, name, buf, size) : listxattr(proc, buf, size);
 	reply_sized(req, size, n, buf);
 	free(buf);
 }
 
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	read_xattr(req, ino, name, size);
+}
+
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char proc[64], *buf = NULL;
-	ssize_t n;
-
-	if (!get_or_reply(req, ino, proc, sizeof(proc), FUSEBPF_ACCESS_SEE))
-		return;
-	if (size && !(buf = malloc(size))) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = listxattr(proc, buf, size);
-	reply_sized(req, size, n, buf);
-	free(buf);
+	read_xattr(req, ino, NULL, size);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
