@@ -409,12 +409,36 @@ static int create_until_reuse(ino_t want, const char *prefix)
 	return found;
 }
 
+/*
+ * Makes the backing fs hand inode @ino of the removed @victim to a new
+ * file (created by create_until_reuse with @prefix): its name and content
+ * go to @newname/@want (64 bytes each). Reports a skip under @label and
+ * returns false when the backing fs does not reuse it.
+ */
+static bool reuse_inode(const char *label, const char *victim, ino_t ino,
+			const char *prefix, char *newname, char *want)
+{
+	int found = create_until_reuse(ino, prefix);
+
+	if (found < 0) {
+		tl_skip(label,
+			"backing fs did not reuse inode %ju within %ld creates: %s",
+			(uintmax_t)ino, reuse_tries, holder_of(B(victim)));
+		return false;
+	}
+	printf("# backing inode %ju reused after %d creates\n",
+	       (uintmax_t)ino, found + 1);
+	snprintf(newname, 64, "%s%d", prefix, found);
+	snprintf(want, 64, "NEW-%s%d", prefix, found);
+	return true;
+}
+
 static void test_reuse_dentry(void)
 {
 	struct stat mst, bst, nst;
 	struct fh old_fh, new_fh;
 	char newname[64], want[64];
-	int found, fd;
+	int fd;
 
 	tl_write_file(M("victim"), "OLD CONTENT", 11, 0644);
 	sync();
@@ -436,17 +460,9 @@ static void test_reuse_dentry(void)
 			holder_of(B("victim")));
 		return;
 	}
-	found = create_until_reuse(bst.st_ino, "r");
-	if (found < 0) {
-		tl_skip("inode reuse (cached dentry)",
-			"backing fs did not reuse inode %ju within %ld creates: %s",
-			(uintmax_t)bst.st_ino, reuse_tries, holder_of(B("victim")));
+	if (!reuse_inode("inode reuse (cached dentry)", "victim", bst.st_ino,
+			 "r", newname, want))
 		return;
-	}
-	printf("# backing inode %ju reused after %d creates\n",
-	       (uintmax_t)bst.st_ino, found + 1);
-	snprintf(newname, sizeof(newname), "r%d", found);
-	snprintf(want, sizeof(want), "NEW-r%d", found);
 	tl_check("new file reads its own content through the mount",
 		 tl_file_equals(M(newname), want), "content differs");
 	tl_check("new file's size through the mount",
@@ -492,7 +508,7 @@ static void test_reuse_open_fd(void)
 {
 	struct stat bst, ost, nst;
 	char newname[64], want[64];
-	int found, old_fd;
+	int old_fd;
 
 	tl_write_file(M("kept"), "KEPT OPEN", 9, 0644);
 	old_fd = open(M("kept"), O_RDONLY);
@@ -504,16 +520,11 @@ static void test_reuse_open_fd(void)
 		close(old_fd);
 		return;
 	}
-	found = create_until_reuse(bst.st_ino, "k");
-	if (found < 0) {
-		tl_skip("inode reuse (old file kept open)",
-			"backing fs did not reuse inode %ju within %ld creates: %s",
-			(uintmax_t)bst.st_ino, reuse_tries, holder_of(B("kept")));
+	if (!reuse_inode("inode reuse (old file kept open)", "kept", bst.st_ino,
+			 "k", newname, want)) {
 		close(old_fd);
 		return;
 	}
-	snprintf(newname, sizeof(newname), "k%d", found);
-	snprintf(want, sizeof(want), "NEW-k%d", found);
 	tl_check("old fd still reads old content", fd_content_is(old_fd, "KEPT OPEN"),
 		 "old fd shows other content");
 	tl_check("old fd: nlink 0, old size",
@@ -537,7 +548,7 @@ static void test_reuse_after_forget(void)
 	struct fh old_fh, new_fh;
 	char newname[64], want[64];
 	struct stat bst;
-	int found, fd;
+	int fd;
 
 	tl_write_file(M("forgotten"), "FORGOTTEN", 9, 0644);
 	if (lstat(B("forgotten"), &bst) || get_handle(M("forgotten"), &old_fh)) {
@@ -547,17 +558,9 @@ static void test_reuse_after_forget(void)
 	}
 	unlink(M("forgotten"));
 	tl_drop_caches();
-	found = create_until_reuse(bst.st_ino, "g");
-	if (found < 0) {
-		tl_skip("inode reuse (after forget)",
-			"backing fs did not reuse inode %ju within %ld creates: %s",
-			(uintmax_t)bst.st_ino, reuse_tries, holder_of(B("forgotten")));
+	if (!reuse_inode("inode reuse (after forget)", "forgotten", bst.st_ino,
+			 "g", newname, want))
 		return;
-	}
-	printf("# backing inode %ju reused after %d creates\n",
-	       (uintmax_t)bst.st_ino, found + 1);
-	snprintf(newname, sizeof(newname), "g%d", found);
-	snprintf(want, sizeof(want), "NEW-g%d", found);
 	tl_check("after forget: new file reads its own content",
 		 tl_file_equals(M(newname), want), "content differs");
 	if (get_handle(M(newname), &new_fh))
