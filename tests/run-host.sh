@@ -304,6 +304,9 @@ run_mode() {
 	mkdir -p "$back" "$mnt" "$ref" && chmod 755 "$back" "$mnt" "$ref"
 	echo "== mode $mode: $BUILD/fusebpfd $back $mnt -o mode=$mode"
 	[ "$mode" != bpf ] && want_suite cli && run_cli "$mode"
+	# --- fusebpfctl stats (ops helper): its own mount, tests/integration/stats_cli.sh
+	want_suite cli && run_suite "$mode/stats" tests/integration/stats_cli.sh --mode "$mode"
+	# --- end of fusebpfctl stats
 	mount_daemon "$mode/mount" "$back" "$mnt" "mode=$mode" || return
 	pid=${DAEMON_PID[$mnt]}
 	check "$mode/mount (daemon pid ${pid:-?})" test -n "$pid"

@@ -3,8 +3,9 @@
 #define FUSEBPF_CTL_STATS_H
 
 /*
- * `fusebpfctl stats MOUNTPOINT|INSTANCE [--json]`: the mode and the
- * per-opcode requests a fusebpfd instance received. argv[0] is "stats".
+ * `fusebpfctl stats MOUNTPOINT|INSTANCE [--json]`: the mode and, per
+ * opcode, what the kernel's policy filter decided (mode bpf) next to the
+ * requests the daemon received and refused. argv[0] is "stats".
  * Returns 0, 1 when no instance matches, 2 on a usage error.
  */
 int cmd_stats(int argc, char **argv);
