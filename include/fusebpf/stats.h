@@ -11,7 +11,7 @@
 
 #define FUSEBPF_RUN_DIR		"/run/fusebpf"
 #define FUSEBPF_STATS_MAGIC	0x66627374u	/* "fbst" */
-#define FUSEBPF_STATS_VERSION	2
+#define FUSEBPF_STATS_VERSION	3
 #define FUSEBPF_STATS_OPCODES	64	/* FUSE opcodes 0..63 */
 
 enum fusebpf_mode {
@@ -39,6 +39,14 @@ struct fusebpf_stats {
 	uint64_t denied[FUSEBPF_STATS_OPCODES];
 	/* audit events the daemon put in the policy ring buffer */
 	uint64_t audit_events;
+	/*
+	 * version 3: decision requests of the kernel filter (mode bpf),
+	 * indexed by the judged FUSE opcode; refusals count in denied[]
+	 */
+	uint64_t prefilter[FUSEBPF_STATS_OPCODES];	/* FUSE_PREFILTER */
+	uint64_t postfilter[FUSEBPF_STATS_OPCODES];	/* FUSE_POSTFILTER */
+	/* ... answered EINVAL/EIO without a decision (malformed, unknown op) */
+	uint64_t decision_errors;
 };
 
 static inline void fusebpf_stats_inc(uint64_t *counter)

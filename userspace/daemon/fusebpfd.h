@@ -184,6 +184,12 @@ bool policy_served(struct daemon *d, struct inode *inode);
 double policy_timeout(struct daemon *d, struct inode *inode);
 struct fusebpf_audit_event;
 void policy_audit_emit(struct daemon *d, const struct fusebpf_audit_event *ev);
+/*
+ * mode bpf: a decision request of the kernel filter; 0 or a positive
+ * errno (POSTFILTER: the op's final result, negated)
+ */
+struct fusebpf_decision;
+int policy_decide_request(struct daemon *d, const struct fusebpf_decision *dec);
 /* mode bpf: the policy maps and tags for the kernel filter */
 int policy_map_fd(struct daemon *d, const char *name);
 const char *policy_pin_dir(struct daemon *d);

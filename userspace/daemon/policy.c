@@ -45,6 +45,7 @@
 
 #include "fusebpf/fuse_bpf_filter.h"
 #include "fusebpf/policy_compile.h"
+#include "fusebpf/policy_request.h"
 #include "policy.skel.h"
 #include "fusebpfd.h"
 
@@ -165,13 +166,40 @@ static const char *const pinned_maps[] = {
 	"audit_events",
 };
 
-static void unpin_all(const char *dir)
+/* Is the object pinned at @path the map @map? */
+static bool pinned_is(const char *path, struct bpf_map *map)
+{
+	struct bpf_map_info ours = { 0 }, there = { 0 };
+	__u32 len = sizeof(there), ours_len = sizeof(ours);
+	int fd = bpf_obj_get(path);
+	bool same;
+
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(fd, &there, &len) &&
+	       !bpf_obj_get_info_by_fd(bpf_map__fd(map), &ours, &ours_len) &&
+	       there.id == ours.id;
+	close(fd);
+	return same;
+}
+
+/*
+ * Removes the pins of @dir: all of them (@skel NULL: a dead instance's),
+ * or only those still of @skel's maps, since once our mount is gone
+ * another daemon may get its connection id, hence the instance name, and
+ * pin its own maps there before we get here.
+ */
+static void unpin_all(const char *dir, struct policy_bpf *skel)
 {
 	char path[PATH_MAX + 32];
+	struct bpf_map *map;
 
 	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, pinned_maps[i]);
-		unlink(path);
+		map = skel ? bpf_object__find_map_by_name(skel->obj,
+							  pinned_maps[i]) : NULL;
+		if (!skel || (map && pinned_is(path, map)))
+			unlink(path);
 	}
 	rmdir(dir);
 }
@@ -211,7 +239,7 @@ int policy_pin(struct daemon *d)
 	fusebpf_policy_pin_dir(d->instance, p->pin_dir, sizeof(p->pin_dir));
 	if (mkdir(FUSEBPF_POLICY_PIN_DIR, 0700) && errno != EEXIST)
 		goto fail;
-	unpin_all(p->pin_dir);
+	unpin_all(p->pin_dir, NULL);
 	if (mkdir(p->pin_dir, 0700))
 		goto fail;
 	p->pinned = true;
@@ -360,7 +388,7 @@ void policy_destroy(struct daemon *d)
 		return;
 	policy_stop(d);
 	if (p->pinned)
-		unpin_all(p->pin_dir);
+		unpin_all(p->pin_dir, p->skel);
 	if (p->rules)
 		munmap((void *)p->rules, p->rules_len);
 	if (p->meta)
@@ -541,57 +569,77 @@ void policy_tag_lookup(struct daemon *d, struct inode *parent,
 
 /* ---- decisions ---- */
 
-static void count_denied(struct daemon *d)
-{
-	uint32_t op = raw_io_current_opcode();
+/*
+ * Who asks: the caller of a request (fuse_req_t for the ops the daemon
+ * performs, a decision request of the kernel filter otherwise), and the
+ * opcode its refusals count under.
+ */
+struct judge {
+	struct daemon *d;
+	uid_t uid;
+	uint32_t opcode;
+	bool audit;		/* the reply goes through raw_io_audit */
+};
 
-	if (op < FUSEBPF_STATS_OPCODES)
-		fusebpf_stats_inc(&d->stats->denied[op]);
+static struct judge judge_req(fuse_req_t req)
+{
+	return (struct judge){
+		.d = req_daemon(req),
+		.uid = fuse_req_ctx(req)->uid,
+		.opcode = raw_io_current_opcode(),
+		.audit = true,
+	};
+}
+
+static void count_denied(const struct judge *j)
+{
+	if (j->opcode < FUSEBPF_STATS_OPCODES)
+		fusebpf_stats_inc(&j->d->stats->denied[j->opcode]);
 }
 
 /* Decision for a tag; 0 or a positive errno. */
-static int decide(fuse_req_t req, const struct policy_tag *t,
+static int decide(const struct judge *j, const struct policy_tag *t,
 		  uint64_t nodeid, int access, bool audit)
 {
-	struct daemon *d = req_daemon(req);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fusebpf_rule r;
 	uint32_t bits = 0;
 	int err;
 
 	if (!t->cls)
 		return 0;
-	r = rule_of(d->policy, t->cls);
+	r = rule_of(j->d->policy, t->cls);
 	if (fusebpf_rule_needs_uid_bits(&r))
-		bits = uid_bits(d->policy, ctx->uid);
-	err = fusebpf_policy_decide(&r, ctx->uid, bits,
+		bits = uid_bits(j->d->policy, j->uid);
+	err = fusebpf_policy_decide(&r, j->uid, bits,
 				    r.owner_uid == FUSEBPF_OWNER_DIR ?
 				    t->owner_uid : r.owner_uid, access);
-	if (audit && (r.flags & FUSEBPF_RULE_AUDIT))
+	if (audit && j->audit && (r.flags & FUSEBPF_RULE_AUDIT))
 		raw_io_audit(FUSEBPF_TAG(t->cls, t->slot), nodeid, err != 0);
+	return err;
+}
+
+static int check_inode(const struct judge *j, struct inode *inode, int access)
+{
+	struct policy_tag t = inode_tag(j->d, inode);
+	int err = decide(j, &t, inode->node.nodeid, access, true);
+
+	if (err)
+		count_denied(j);
 	return err;
 }
 
 int policy_check(fuse_req_t req, struct inode *inode, int access)
 {
-	struct daemon *d = req_daemon(req);
-	struct policy_tag t;
-	int err;
+	struct judge j = judge_req(req);
 
-	if (!d->policy)
-		return 0;
-	t = inode_tag(d, inode);
-	err = decide(req, &t, inode->node.nodeid, access, true);
-	if (err)
-		count_denied(d);
-	return err;
+	return j.d->policy ? check_inode(&j, inode, access) : 0;
 }
 
 /* Is @name hidden from the caller in a directory of class @cls? */
-static bool name_hidden(fuse_req_t req, uint32_t cls, const char *name,
+static bool name_hidden(const struct judge *j, uint32_t cls, const char *name,
 			bool *listed)
 {
-	struct policy *p = req_daemon(req)->policy;
+	struct policy *p = j->d->policy;
 	struct fusebpf_name_key key = { .cls = FUSEBPF_CLASS_ANY };
 	struct fusebpf_hidden h;
 
@@ -605,7 +653,7 @@ static bool name_hidden(fuse_req_t req, uint32_t cls, const char *name,
 			return false;
 	}
 	*listed = true;
-	return !(uid_bits(p, fuse_req_ctx(req)->uid) & h.hide_exempt);
+	return !(uid_bits(p, j->uid) & h.hide_exempt);
 }
 
 /*
@@ -614,49 +662,68 @@ static bool name_hidden(fuse_req_t req, uint32_t cls, const char *name,
  * EACCES rather than ENOENT, and a missing entry would become the
  * caller's own).
  */
-int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
-		      int access, bool create)
+static int check_name(const struct judge *j, struct inode *dir,
+		      const char *name, int access, bool create)
 {
-	struct daemon *d = req_daemon(req);
 	/* a missing entry would become the caller's */
 	struct owner_src o = { .dirfd = dir->fd, .path = name,
-			       .missing = fuse_req_ctx(req)->uid };
+			       .missing = j->uid };
 	struct policy_tag pt, t;
 	bool listed;
 	int err;
 
-	if (!d->policy)
-		return 0;
-	pt = inode_tag(d, dir);
-	if (name_hidden(req, pt.cls, name, &listed)) {
+	pt = inode_tag(j->d, dir);
+	if (name_hidden(j, pt.cls, name, &listed)) {
 		err = create ? EACCES : ENOENT;
 		goto denied;
 	}
-	t = tag_child(d, &pt, name, &o);
-	err = decide(req, &t, dir->node.nodeid, access, true);
+	t = tag_child(j->d, &pt, name, &o);
+	err = decide(j, &t, dir->node.nodeid, access, true);
 	if (err == ENOENT && create)
 		err = EACCES;
 	if (!err)
 		return 0;
 denied:
-	count_denied(d);
+	count_denied(j);
 	return err;
+}
+
+int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
+		      int access, bool create)
+{
+	struct judge j = judge_req(req);
+
+	return j.d->policy ? check_name(&j, dir, name, access, create) : 0;
+}
+
+static int check_new(const struct judge *j, struct inode *dir,
+		     const char *name)
+{
+	int err = check_inode(j, dir, FUSEBPF_ACCESS_WRITE);
+
+	return err ? err : check_name(j, dir, name, FUSEBPF_ACCESS_WRITE, true);
+}
+
+static int check_remove(const struct judge *j, struct inode *dir,
+			const char *name)
+{
+	int err = check_inode(j, dir, FUSEBPF_ACCESS_WRITE);
+
+	return err ? err : check_name(j, dir, name, FUSEBPF_ACCESS_WRITE, false);
 }
 
 int policy_check_new(fuse_req_t req, struct inode *dir, const char *name)
 {
-	int err = policy_check(req, dir, FUSEBPF_ACCESS_WRITE);
+	struct judge j = judge_req(req);
 
-	return err ? err : policy_check_name(req, dir, name,
-					     FUSEBPF_ACCESS_WRITE, true);
+	return j.d->policy ? check_new(&j, dir, name) : 0;
 }
 
 int policy_check_remove(fuse_req_t req, struct inode *dir, const char *name)
 {
-	int err = policy_check(req, dir, FUSEBPF_ACCESS_WRITE);
+	struct judge j = judge_req(req);
 
-	return err ? err : policy_check_name(req, dir, name,
-					     FUSEBPF_ACCESS_WRITE, false);
+	return j.d->policy ? check_remove(&j, dir, name) : 0;
 }
 
 /*
@@ -667,22 +734,22 @@ int policy_check_remove(fuse_req_t req, struct inode *dir, const char *name)
 int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
 			struct inode *inode, struct fuse_entry_param *e)
 {
-	struct daemon *d = req_daemon(req);
+	struct judge j = judge_req(req);
 	struct policy_tag pt, t;
 	bool listed;
 	int err;
 
-	if (!d->policy)
+	if (!j.d->policy)
 		return 0;
-	pt = inode_tag(d, dir);
-	if (name_hidden(req, pt.cls, name, &listed)) {
-		count_denied(d);
+	pt = inode_tag(j.d, dir);
+	if (name_hidden(&j, pt.cls, name, &listed)) {
+		count_denied(&j);
 		return ENOENT;
 	}
-	t = inode_tag(d, inode);
-	err = decide(req, &t, inode->node.nodeid, FUSEBPF_ACCESS_SEE, true);
+	t = inode_tag(j.d, inode);
+	err = decide(&j, &t, inode->node.nodeid, FUSEBPF_ACCESS_SEE, true);
 	if (err) {
-		count_denied(d);
+		count_denied(&j);
 		return err;
 	}
 	if (listed || t.cls) {
@@ -690,6 +757,29 @@ int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
 		e->attr_timeout = 0;
 	}
 	return 0;
+}
+
+static bool entry_visible(const struct judge *j, struct inode *dir,
+			  const char *name, struct inode *child,
+			  struct fuse_entry_param *e)
+{
+	struct owner_src o = { .dirfd = dir->fd, .path = name };
+	struct policy_tag pt, t;
+	bool listed;
+
+	pt = inode_tag(j->d, dir);
+	if (name_hidden(j, pt.cls, name, &listed))
+		return false;
+	if (child) {
+		t = inode_tag(j->d, child);
+		if (e && (listed || t.cls)) {
+			e->entry_timeout = 0;
+			e->attr_timeout = 0;
+		}
+	} else {
+		t = tag_child(j->d, &pt, name, &o);
+	}
+	return decide(j, &t, dir->node.nodeid, FUSEBPF_ACCESS_SEE, false) == 0;
 }
 
 /*
@@ -700,26 +790,102 @@ int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
 bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
 			  struct inode *child, struct fuse_entry_param *e)
 {
-	struct daemon *d = req_daemon(req);
-	struct owner_src o = { .dirfd = dir->fd, .path = name };
-	struct policy_tag pt, t;
-	bool listed;
+	struct judge j = judge_req(req);
 
-	if (!d->policy)
-		return true;
-	pt = inode_tag(d, dir);
-	if (name_hidden(req, pt.cls, name, &listed))
-		return false;
-	if (child) {
-		t = inode_tag(d, child);
-		if (e && (listed || t.cls)) {
-			e->entry_timeout = 0;
-			e->attr_timeout = 0;
-		}
-	} else {
-		t = tag_child(d, &pt, name, &o);
+	return !j.d->policy || entry_visible(&j, dir, name, child, e);
+}
+
+/* ---- decision requests of the kernel filter (mode bpf) ---- */
+
+/*
+ * A node the daemon knows: the same checks as for the ops it performs
+ * itself, on the node's path. RENAME2 asks each directory's filter with
+ * both names and the directory's own node id: the old name is judged
+ * where it exists, the new one as created in the node.
+ */
+static int judge_known(const struct judge *j, struct inode *node,
+		       const struct fusebpf_decision *dec)
+{
+	struct stat st;
+	int err;
+
+	switch (dec->judge) {
+	case FUSEBPF_JUDGE_INODE:
+		return check_inode(j, node, dec->access);
+	case FUSEBPF_JUDGE_LOOKUP:
+		err = check_inode(j, node, FUSEBPF_ACCESS_SEE);
+		return err ? err : check_name(j, node, dec->name,
+					      FUSEBPF_ACCESS_SEE, false);
+	case FUSEBPF_JUDGE_ENTRY:
+		return entry_visible(j, node, dec->name, NULL, NULL) ? 0 : ENOENT;
+	case FUSEBPF_JUDGE_NEW:
+		return check_new(j, node, dec->name);
+	case FUSEBPF_JUDGE_REMOVE:
+		return check_remove(j, node, dec->name);
+	case FUSEBPF_JUDGE_RENAME:
+		err = 0;
+		if (!fstatat(node->fd, dec->name, &st, AT_SYMLINK_NOFOLLOW))
+			err = check_remove(j, node, dec->name);
+		return err ? err : check_new(j, node, dec->new_name);
+	default:
+		return EIO;
 	}
-	return decide(req, &t, dir->node.nodeid, FUSEBPF_ACCESS_SEE, false) == 0;
+}
+
+/*
+ * A node only the kernel knows (resolved in the kernel, bit-63 id): its
+ * kernel tag, the caller and the names, as the kernel filter decides.
+ */
+static int judge_tag(const struct judge *j, const struct fusebpf_decision *dec)
+{
+	uint32_t tag = dec->tag & ~FUSEBPF_KTAG_LIST_BY_DAEMON;
+	struct policy_tag t = {
+		.cls = FUSEBPF_TAG_CLASS(tag),
+		.slot = FUSEBPF_TAG_SLOT(tag),
+		.owner_uid = FUSEBPF_OWNER_DIR,		/* unknown: nobody */
+	};
+	const char *created = NULL;
+	bool listed;
+	int err;
+
+	if (t.cls >= FUSEBPF_POLICY_CLASSES)
+		t.cls = 0;
+	if (t.slot)
+		bpf_map_lookup_elem(j->d->policy->maps.owners, &t.slot,
+				    &t.owner_uid);
+	err = decide(j, &t, dec->nodeid, dec->access, false);
+	if (!err && (dec->judge == FUSEBPF_JUDGE_LOOKUP ||
+		     dec->judge == FUSEBPF_JUDGE_ENTRY) &&
+	    name_hidden(j, t.cls, dec->name, &listed))
+		err = ENOENT;
+	if (dec->judge == FUSEBPF_JUDGE_NEW)
+		created = dec->name;
+	else if (dec->judge == FUSEBPF_JUDGE_RENAME)
+		created = dec->new_name;
+	if (!err && created && name_hidden(j, t.cls, created, &listed))
+		err = EACCES;
+	if (err && dec->judge != FUSEBPF_JUDGE_ENTRY)
+		count_denied(j);
+	return err;
+}
+
+int policy_decide_request(struct daemon *d, const struct fusebpf_decision *dec)
+{
+	struct judge j = {
+		.d = d,
+		.uid = dec->uid,
+		.opcode = dec->opcode,
+	};
+	struct inode *node;
+
+	/* a failed backing op stays failed: nothing to judge */
+	if (dec->post && dec->result < 0)
+		return -dec->result;
+	if (!d->policy)
+		return 0;
+	node = (dec->nodeid & FUSEBPF_KERNEL_NODEID) ? NULL :
+	       inode_get(d, dec->nodeid);
+	return node ? judge_known(&j, node, dec) : judge_tag(&j, dec);
 }
 
 bool policy_served(struct daemon *d, struct inode *inode)

@@ -11,6 +11,11 @@
  * A libfuse worker reads a request and replies to it on the same thread
  * (all our handlers reply synchronously), so thread-local state ties a
  * reply to its request; the unique id is checked too.
+ *
+ * Decision requests of the kernel filter (mode bpf: opcode | FUSE_PREFILTER
+ * or FUSE_POSTFILTER, include/fusebpf/policy_request.h) are unknown to
+ * libfuse: the read hook answers them on the fd itself, with the daemon's
+ * policy decision, and reads on; libfuse never sees them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +24,7 @@
 #include <unistd.h>
 
 #include "fusebpf/fuse_compat.h"
+#include "fusebpf/policy_request.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
 
@@ -95,10 +101,50 @@ static void see_request(struct daemon *d, const void *buf, size_t len)
 		mode_decide(d, flags);
 }
 
+/* Malformed decision requests are logged; a flood of them only counted */
+#define DECISION_ERRORS_LOGGED	20
+
+static void answer_decision(struct daemon *d, int fd, const void *buf,
+			    size_t len)
+{
+	struct fusebpf_decision dec;
+	struct fuse_out_header out;
+	const char *why;
+	int err = fusebpf_decision_parse(buf, len, &dec, &why);
+	uint64_t *count;
+
+	if (err) {
+		count = &d->stats->decision_errors;
+		if (fusebpf_stats_load(count) < DECISION_ERRORS_LOGGED)
+			log_error("decision request (opcode %#x, %zu bytes): %s: replied %s",
+				  ((const struct fuse_in_header *)buf)->opcode,
+				  len, why, strerror(-err));
+		fusebpf_stats_inc(count);
+		if (!dec.unique)	/* nothing to reply to */
+			return;
+	} else {
+		count = dec.post ? d->stats->postfilter : d->stats->prefilter;
+		if (dec.opcode < FUSEBPF_STATS_OPCODES)
+			fusebpf_stats_inc(&count[dec.opcode]);
+		err = -policy_decide_request(d, &dec);
+	}
+	fusebpf_decision_reply(&out, dec.unique, err);
+	/* ENOENT: the request was interrupted meanwhile */
+	if (write(fd, &out, sizeof(out)) < 0 && errno != ENOENT)
+		log_error("decision reply: %s", strerror(errno));
+}
+
 static ssize_t raw_read(int fd, void *buf, size_t len, void *userdata)
 {
-	ssize_t n = read(fd, buf, len);
+	const struct fuse_in_header *in = buf;
+	ssize_t n;
 
+	for (;;) {
+		n = read(fd, buf, len);
+		if (n < (ssize_t)sizeof(*in) || !fusebpf_is_decision(in->opcode))
+			break;
+		answer_decision(userdata, fd, buf, n);
+	}
 	if (n > 0)
 		see_request(userdata, buf, n);
 	return n;
