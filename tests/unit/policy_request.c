@@ -67,6 +67,11 @@ static void test_good(void)
 	CHECK(dec.judge == FUSEBPF_JUDGE_RENAME);
 	CHECK(!strcmp(dec.name, "old") && !strcmp(dec.new_name, "new"));
 
+	/* the moved inode's own check: its name only, judged on itself */
+	len = build(FUSE_RENAME2 | FUSE_PREFILTER, "old", 4, NULL, 0);
+	CHECK(parse(len, &dec) == 0 && dec.judge == FUSEBPF_JUDGE_INODE);
+	CHECK(dec.access == FUSEBPF_ACCESS_WRITE);
+
 	len = build(FUSE_MKDIR | FUSE_PREFILTER, "d", 2, NULL, 0);
 	CHECK(parse(len, &dec) == 0 && dec.judge == FUSEBPF_JUDGE_NEW);
 
@@ -127,8 +132,6 @@ static void test_malformed(void)
 
 	/* missing names, a new name alone */
 	len = build(FUSE_UNLINK | FUSE_PREFILTER, NULL, 0, NULL, 0);
-	CHECK(parse(len, &dec) == -EINVAL);
-	len = build(FUSE_RENAME2 | FUSE_PREFILTER, "old", 4, NULL, 0);
 	CHECK(parse(len, &dec) == -EINVAL);
 	len = build(FUSE_RENAME2 | FUSE_PREFILTER, NULL, 0, "new", 4);
 	CHECK(parse(len, &dec) == -EINVAL);

@@ -167,10 +167,13 @@ int fusebpf_decision_parse(const void *buf, size_t len,
 		*why = "not an operation the daemon judges";
 		return -EIO;
 	}
-	if ((names >= 1 && !dec->name) || (names == 2 && !dec->new_name)) {
+	if (names >= 1 && !dec->name) {
 		*why = "the operation's name is missing";
 		return -EINVAL;
 	}
+	/* RENAME2 also asks the moved inode's filter, with its name only */
+	if (names == 2 && !dec->new_name)
+		dec->judge = FUSEBPF_JUDGE_INODE;
 	dec->access = access_of(dec->opcode, dec->flags);
 	return 0;
 }
