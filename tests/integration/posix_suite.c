@@ -1913,6 +1913,81 @@ static void test_acl(void)
 		 mode_of(W("acl_dir/f")) & 07777);
 }
 
+/* ---------------- set-id bits after an unprivileged modification ---------------- */
+/*
+ * With FUSE_HANDLE_KILLPRIV_V2 clearing set-user-ID / set-group-ID bits is
+ * the daemon's job (userspace/daemon/killpriv.c). Every way uid 1000 can
+ * modify its own 06755 file must leave the mode the reference fs leaves.
+ */
+enum setid_op { S_PWRITE, S_OTRUNC, S_FTRUNCATE, S_ODIRECT };
+
+struct setid_arg {
+	enum setid_op op;
+	const char *path;
+};
+
+static int setid_modify(void *p)
+{
+	const struct setid_arg *a = p;
+	void *buf = NULL;
+	int fd, err = 0;
+
+	fd = open(a->path, a->op == S_OTRUNC ? O_WRONLY | O_TRUNC :
+		  a->op == S_ODIRECT ? O_WRONLY | O_DIRECT : O_RDWR);
+	if (fd < 0)
+		return errno;
+	if (a->op == S_PWRITE && pwrite(fd, "w", 1, 2) != 1)
+		err = errno ? errno : EIO;
+	if (a->op == S_FTRUNCATE && ftruncate(fd, 1))
+		err = errno;
+	if (a->op == S_ODIRECT) {
+		if (posix_memalign(&buf, 4096, 4096))
+			err = ENOMEM;
+		else if (memset(buf, 'd', 4096), pwrite(fd, buf, 4096, 0) != 4096)
+			err = errno ? errno : EIO;
+		free(buf);
+	}
+	if (close(fd) && !err)
+		err = errno;
+	return err;
+}
+
+static void test_setid_cleared(void)
+{
+	static const struct {
+		enum setid_op op;
+		const char *what;
+	} ops[] = {
+		{ S_PWRITE, "pwrite" },
+		{ S_OTRUNC, "open O_TRUNC" },
+		{ S_FTRUNCATE, "ftruncate" },
+		{ S_ODIRECT, "O_DIRECT write" },
+	};
+	char name[128];
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		struct setid_arg ref = { ops[i].op, R("setid") };
+		struct setid_arg got = { ops[i].op, W("setid") };
+		int ref_err, got_err;
+		mode_t ref_mode, got_mode;
+
+		mkowned(ref.path, 1000, 1000, 06755, false);
+		mkowned(got.path, 1000, 1000, 06755, false);
+		ref_err = tl_as_user(A, setid_modify, &ref);
+		got_err = tl_as_user(A, setid_modify, &got);
+		ref_mode = mode_of(ref.path) & 07777;
+		got_mode = mode_of(got.path) & 07777;
+		snprintf(name, sizeof(name), "uid 1000 %s of own 06755 file: %s as reference",
+			 ops[i].what, tl_errname(ref_err));
+		tl_check_errno(name, got_err, ref_err);
+		snprintf(name, sizeof(name), "uid 1000 %s of own 06755 file: mode %o as reference",
+			 ops[i].what, ref_mode);
+		tl_check(name, got_mode == ref_mode, "mode %o", got_mode);
+		unlink(ref.path);
+		unlink(got.path);
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1984,6 +2059,7 @@ int main(int argc, char **argv)
 	if (uid_tests && geteuid() == 0) {
 		test_permissions();
 		test_acl();
+		test_setid_cleared();
 	}
 	else if (uid_tests)
 		tl_skip("permission checks as uid 1000/2000", "not root");

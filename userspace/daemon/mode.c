@@ -27,6 +27,7 @@
 #include "fusebpf/fuse_compat.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
+#include "killpriv.h"
 
 bool mode_bpf_available(void)
 {
@@ -64,6 +65,7 @@ uint64_t mode_init_flags(const struct daemon *d)
 		want = FUSE_PASSTHROUGH;
 	else if (d->mode == FUSEBPF_MODE_BPF)
 		want = FUSE_BPF;
+	want |= killpriv_init_flag(d);
 	return want & d->kernel_flags;
 }
 

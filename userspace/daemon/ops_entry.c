@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "killpriv.h"
 
 #define GROUPS_MAX 64
 
@@ -131,10 +132,19 @@ static int do_setattr(struct inode *inode, const struct stat *attr, int valid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 			return -errno;
 	}
-	if ((valid & FUSE_SET_ATTR_SIZE) &&
-	    (fd >= 0 ? ftruncate(fd, attr->st_size) :
-		       truncate(proc, attr->st_size)))
-		return -errno;
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		/* truncate by a caller without CAP_FSETID: clears set-id bits */
+		struct killpriv_saved kp;
+		int ret = killpriv_begin(&kp);
+
+		if (ret)
+			return ret;
+		ret = fd >= 0 ? ftruncate(fd, attr->st_size) :
+				truncate(proc, attr->st_size);
+		killpriv_restore(&kp);
+		if (ret)
+			return -errno;
+	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
 		struct timespec ts[2] = {

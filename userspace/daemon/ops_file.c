@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "killpriv.h"
 
 static struct open_file *fi_file(const struct fuse_file_info *fi)
 {
@@ -98,6 +99,7 @@ static int backing_flags(int flags)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *inode = inode_get(req_daemon(req), ino);
+	struct killpriv_saved kp;
 	char proc[64];
 	int fd;
 
@@ -110,7 +112,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			  FUSEBPF_ACCESS_WRITE : FUSEBPF_ACCESS_SEE)))
 		return;
 	inode_proc_path(inode, proc, sizeof(proc));
+	/* O_TRUNC by a caller without CAP_FSETID: clears set-id bits */
+	fd = killpriv_begin(&kp);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
 	fd = open(proc, backing_flags(fi->flags) & ~(O_CREAT | O_EXCL));
+	killpriv_restore(&kp);
 	if (fd < 0)
 		fuse_reply_err(req, errno);
 	else
@@ -124,6 +133,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct inode *dir = inode_get(d, parent), *inode;
 	int flags = backing_flags(fi->flags);
 	struct fuse_entry_param e;
+	struct killpriv_saved kp;
 	bool created = true;
 	int fd, ret;
 
@@ -138,7 +148,14 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		created = false;
+		/* O_TRUNC by a caller without CAP_FSETID: clears set-id bits */
+		ret = killpriv_begin(&kp);
+		if (ret) {
+			fuse_reply_err(req, -ret);
+			return;
+		}
 		fd = openat(dir->fd, name, flags & ~O_CREAT);
+		killpriv_restore(&kp);
 	}
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
@@ -174,13 +191,19 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	struct killpriv_saved kp;
 	ssize_t n;
 
 	(void)ino;
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = fi_fd(fi);
 	out.buf[0].pos = off;
-	n = fuse_buf_copy(&out, in, 0);
+	/* a writer without CAP_FSETID: the backing fs clears set-id bits */
+	n = killpriv_begin(&kp);
+	if (n == 0) {
+		n = fuse_buf_copy(&out, in, 0);
+		killpriv_restore(&kp);
+	}
 	if (n < 0)
 		fuse_reply_err(req, -n);
 	else

@@ -19,12 +19,22 @@
 
 #include "fusebpf/fuse_compat.h"
 #include "fusebpfd.h"
+#include "killpriv.h"
 
 static int32_t register_backing(struct daemon *d, int fd)
 {
 	struct fuse_backing_map map = { .fd = fd };
-	int id = ioctl(fuse_session_fd(d->se), FUSE_DEV_IOC_BACKING_OPEN, &map);
+	struct killpriv_saved kp = { 0 };
+	int id;
 
+	/* the kernel writes with these credentials: see killpriv.c */
+	if (killpriv_negotiated(d) && killpriv_drop_fsetid(&kp)) {
+		log_error("cannot drop CAP_FSETID for a passthrough backing file (%m): "
+			  "serving the open in the daemon");
+		return 0;
+	}
+	id = ioctl(fuse_session_fd(d->se), FUSE_DEV_IOC_BACKING_OPEN, &map);
+	killpriv_restore(&kp);
 	if (id <= 0) {
 		/* e.g. EPERM (not negotiated, unprivileged), ELOOP (stacking) */
 		if (!__atomic_exchange_n(&d->passthrough_fallback_logged, true,

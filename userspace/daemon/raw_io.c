@@ -27,6 +27,7 @@
 #include "fusebpf/policy_request.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
+#include "killpriv.h"
 
 struct current_request {
 	uint64_t unique;
@@ -96,6 +97,7 @@ static void see_request(struct daemon *d, const void *buf, size_t len)
 	current.pid = in->pid;
 	if (in->opcode < FUSEBPF_STATS_OPCODES)
 		fusebpf_stats_inc(&d->stats->requests[in->opcode]);
+	killpriv_see_request(buf, len);
 	if (in->opcode == FUSE_INIT &&
 	    !fusebpf_init_in_flags(in + 1, len - sizeof(*in), &flags))
 		mode_decide(d, flags);

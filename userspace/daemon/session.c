@@ -9,10 +9,11 @@
 /*
  * Capabilities. Left out on purpose: SPLICE_READ (libfuse would splice
  * requests straight from /dev/fuse, past our read hook), HANDLE_KILLPRIV
- * (the daemon writes as root with CAP_FSETID, so the kernel must clear
- * set-id bits itself), WRITEBACK_CACHE (the kernel refuses passthrough
- * with it). In bpf mode READDIRPLUS is off too, so every inode the
- * daemon hands out comes from a LOOKUP that carries the FUSE-BPF extension.
+ * (v1: the kernel would not say which caller lacks CAP_FSETID; mode.c
+ * adds HANDLE_KILLPRIV_V2 instead, which libfuse 3.14 does not know, see
+ * killpriv.c), WRITEBACK_CACHE (the kernel refuses passthrough with it).
+ * In bpf mode READDIRPLUS is off too, so every inode the daemon hands
+ * out comes from a LOOKUP that carries the FUSE-BPF extension.
  * POSIX_ACL: the kernel enforces the backing inodes' ACLs (read through
  * getxattr) under default_permissions; with DONT_MASK it leaves the umask
  * to us, so default ACLs of the backing directories apply.
