@@ -72,6 +72,8 @@ $(BUILD)/fusebpfctl: $(CTL_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/%: tests/%.c $(HEADERS) $(COMMON_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(COMMON_OBJ) -o $@ $(LDLIBS_BPF) -lpthread
+# the benchmark helpers' shared header (not under include/)
+$(filter $(BUILD)/tests/bench/%,$(TEST_BINS)): tests/bench/benchlib.h
 
 demo: all
 	scripts/demo.sh
@@ -97,7 +99,8 @@ vm-shell: all kernel
 bench: all
 	tests/bench/run-bench.sh $(BENCH_ARGS)
 
-vm-bench: all kernel
+# FUSEBPF_KERNEL_DIR set: that kernel, no build.
+vm-bench: all $(if $(FUSEBPF_KERNEL_DIR),,kernel)
 	tests/bench/run-vm-bench.sh $(BENCH_ARGS)
 
 # The UAPI header must be byte-identical to the copy the patches add.

@@ -13,52 +13,11 @@
  * existing FILE at BS-aligned offsets from a fixed-seed generator.
  * Any failed or short I/O is a one-line error and exit status 1.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-static const char *mode;
-
-static void die(const char *what, const char *path)
-{
-	fprintf(stderr, "iobench %s: %s %s: %s\n", mode, what, path,
-		strerror(errno));
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long long parse_size(const char *s, const char *what)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (!errno && end != s) {
-		switch (*end) {
-		case 'k': case 'K': v <<= 10; end++; break;
-		case 'm': case 'M': v <<= 20; end++; break;
-		case 'g': case 'G': v <<= 30; end++; break;
-		}
-	}
-	if (errno || end == s || *end || v <= 0) {
-		fprintf(stderr, "iobench: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
-}
+#include "benchlib.h"
 
 /* "5", "5s" or "300ms" (the harness passes fio's syntax through). */
 static double parse_time(const char *s)
@@ -76,10 +35,8 @@ static double parse_time(const char *s)
 			end++;
 		}
 	}
-	if (errno || end == s || *end || v <= 0) {
-		fprintf(stderr, "iobench: bad time '%s'\n", s);
-		exit(2);
-	}
+	if (errno || end == s || *end || v <= 0)
+		bench_usage_error("bad time '%s'", s);
 	return v;
 }
 
@@ -101,10 +58,10 @@ static void io_at(int fd, int writing, char *buf, size_t len, off_t off,
 		n = writing ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		die(writing ? "write" : "read", path);
+		bench_die(writing ? "write" : "read", path);
 	if ((size_t)n != len) {
 		errno = EIO;
-		die(writing ? "short write" : "short read", path);
+		bench_die(writing ? "short write" : "short read", path);
 	}
 }
 
@@ -113,10 +70,11 @@ int main(int argc, char **argv)
 	int random_mode, writing, direct = 0, fd, flags;
 	long long size, bs;
 	double seconds = 0;
-	const char *path;
+	const char *mode, *path;
 	char *buf;
 	double start, secs;
 
+	bench_set_name("iobench", argc > 1 ? argv[1] : "");
 	if (argc < 5) {
 		fprintf(stderr, "usage: iobench write|read FILE SIZE BS [direct]\n"
 			"       iobench randread|randwrite FILE SIZE BS SECONDS [direct]\n");
@@ -124,37 +82,29 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	path = argv[2];
-	size = parse_size(argv[3], "size");
-	bs = parse_size(argv[4], "block size");
+	size = bench_parse_int(argv[3], "size", 1, LLONG_MAX, true);
+	bs = bench_parse_int(argv[4], "block size", 1, 1LL << 30, true);
 	random_mode = !strcmp(mode, "randread") || !strcmp(mode, "randwrite");
 	writing = !strcmp(mode, "write") || !strcmp(mode, "randwrite");
-	if (!random_mode && strcmp(mode, "read") && strcmp(mode, "write")) {
-		fprintf(stderr, "iobench: unknown mode '%s'\n", mode);
-		return 2;
-	}
+	if (!random_mode && strcmp(mode, "read") && strcmp(mode, "write"))
+		bench_usage_error("unknown mode '%s'", mode);
 	if (random_mode) {
-		if (argc < 6) {
-			fprintf(stderr, "iobench: %s needs SECONDS\n", mode);
-			return 2;
-		}
+		if (argc < 6)
+			bench_usage_error("%s needs SECONDS", mode);
 		seconds = parse_time(argv[5]);
 	}
 	if (argc > 5 + random_mode) {
-		if (strcmp(argv[5 + random_mode], "direct") || argc > 6 + random_mode) {
-			fprintf(stderr, "iobench: unexpected argument '%s'\n",
-				argv[5 + random_mode]);
-			return 2;
-		}
+		if (strcmp(argv[5 + random_mode], "direct") || argc > 6 + random_mode)
+			bench_usage_error("unexpected argument '%s'",
+					  argv[5 + random_mode]);
 		direct = 1;
 	}
-	if (size < bs) {
-		fprintf(stderr, "iobench: size smaller than the block size\n");
-		return 2;
-	}
+	if (size < bs)
+		bench_usage_error("size smaller than the block size");
 
 	/* 4 KiB alignment satisfies O_DIRECT on every filesystem used here. */
 	if (posix_memalign((void **)&buf, 4096, bs))
-		die("allocate", "buffer");
+		bench_die("allocate", "buffer");
 	for (long long i = 0; i < bs; i++)
 		buf[i] = (char)(i * 7 + (i >> 12));
 
@@ -163,15 +113,13 @@ int main(int argc, char **argv)
 		flags |= O_CREAT | O_TRUNC;
 	fd = open(path, flags, 0644);
 	if (fd < 0)
-		die("open", path);
+		bench_die("open", path);
 
-	start = now();
+	start = bench_now();
 	if (!random_mode) {
 		for (long long off = 0; off + bs <= size; off += bs)
 			io_at(fd, writing, buf, bs, off, path);
-		secs = now() - start;
-		if (secs <= 0)
-			secs = 1e-9;
+		secs = bench_elapsed(start);
 		printf("%.1f\n", (size / bs * bs) / secs / 1048576.0);
 	} else {
 		uint64_t seed = 0x9e3779b97f4a7c15ULL, blocks = size / bs;
@@ -181,12 +129,12 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 64; i++, ops++)
 				io_at(fd, writing, buf, bs,
 				      (off_t)(xorshift(&seed) % blocks) * bs, path);
-			secs = now() - start;
+			secs = bench_elapsed(start);
 		} while (secs < seconds);
 		printf("%.1f\n", ops / secs);
 	}
 	if (close(fd))
-		die("close", path);
+		bench_die("close", path);
 	free(buf);
 	return 0;
 }

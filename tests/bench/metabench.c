@@ -21,36 +21,14 @@
  * broken filesystem cannot produce a number.
  */
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "benchlib.h"
 
 #define MAX_COUNT	10000000L
 #define MAX_SMALL_SIZE	(1L << 20)
-
-static const char *phase;
-
-static void die(const char *what, const char *path)
-{
-	fprintf(stderr, "metabench %s: %s %s: %s\n", phase, what, path,
-		strerror(errno));
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void name_of(char *buf, size_t len, const char *dir, char prefix, long i)
 {
@@ -64,21 +42,6 @@ static unsigned char pattern_byte(long file, long off)
 	return (unsigned char)(file * 131 + off * 7 + (off >> 8));
 }
 
-static long parse_long(const char *s, const char *what, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "metabench: bad %s '%s' (want %ld..%ld)\n",
-			what, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
 static long phase_create(const char *dir, long count)
 {
 	char path[PATH_MAX];
@@ -88,9 +51,9 @@ static long phase_create(const char *dir, long count)
 		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
 
 		if (fd < 0)
-			die("create", path);
+			bench_die("create", path);
 		if (close(fd))
-			die("close", path);
+			bench_die("close", path);
 	}
 	return count;
 }
@@ -103,10 +66,10 @@ static long phase_stat(const char *dir, long count)
 	for (long i = 0; i < count; i++) {
 		name_of(path, sizeof(path), dir, 'f', i);
 		if (stat(path, &st))
-			die("stat", path);
+			bench_die("stat", path);
 		if (!S_ISREG(st.st_mode)) {
 			errno = EINVAL;
-			die("stat (not a regular file)", path);
+			bench_die("stat (not a regular file)", path);
 		}
 	}
 	return count;
@@ -121,9 +84,9 @@ static long phase_open(const char *dir, long count)
 		int fd = open(path, O_RDONLY);
 
 		if (fd < 0)
-			die("open", path);
+			bench_die("open", path);
 		if (close(fd))
-			die("close", path);
+			bench_die("close", path);
 	}
 	return count;
 }
@@ -138,14 +101,14 @@ static long phase_readdir(const char *dir, long count, long passes)
 		long entries = 0;
 
 		if (!d)
-			die("opendir", dir);
+			bench_die("opendir", dir);
 		errno = 0;
 		while ((de = readdir(d))) {
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 				entries++;
 		}
 		if (errno)
-			die("readdir", dir);
+			bench_die("readdir", dir);
 		closedir(d);
 		if (entries != count) {
 			fprintf(stderr, "metabench readdir: %s has %ld entries, expected %ld\n",
@@ -165,7 +128,7 @@ static long phase_rename(const char *dir, long count)
 		name_of(from, sizeof(from), dir, 'f', i);
 		name_of(to, sizeof(to), dir, 'r', i);
 		if (rename(from, to))
-			die("rename", from);
+			bench_die("rename", from);
 	}
 	return count;
 }
@@ -177,7 +140,7 @@ static long phase_unlink(const char *dir, long count)
 	for (long i = 0; i < count; i++) {
 		name_of(path, sizeof(path), dir, 'r', i);
 		if (unlink(path))
-			die("unlink", path);
+			bench_die("unlink", path);
 	}
 	return count;
 }
@@ -192,7 +155,7 @@ static void write_all(int fd, const unsigned char *buf, long size, const char *p
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			die("write", path);
+			bench_die("write", path);
 		done += n;
 	}
 }
@@ -203,7 +166,7 @@ static long phase_smallwrite(const char *dir, long count, long size)
 	char path[PATH_MAX];
 
 	if (!buf)
-		die("malloc", "buffer");
+		bench_die("malloc", "buffer");
 	for (long i = 0; i < count; i++) {
 		name_of(path, sizeof(path), dir, 's', i);
 		for (long off = 0; off < size; off++)
@@ -211,10 +174,10 @@ static long phase_smallwrite(const char *dir, long count, long size)
 		int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 
 		if (fd < 0)
-			die("create", path);
+			bench_die("create", path);
 		write_all(fd, buf, size, path);
 		if (close(fd))
-			die("close", path);
+			bench_die("close", path);
 	}
 	free(buf);
 	return count;
@@ -227,7 +190,7 @@ static long phase_smallread(const char *dir, long count, long size)
 	char path[PATH_MAX];
 
 	if (!buf)
-		die("malloc", "buffer");
+		bench_die("malloc", "buffer");
 	for (long i = 0; i < count; i++) {
 		long got = 0;
 		ssize_t n;
@@ -236,18 +199,18 @@ static long phase_smallread(const char *dir, long count, long size)
 		int fd = open(path, O_RDONLY);
 
 		if (fd < 0)
-			die("open", path);
+			bench_die("open", path);
 		while ((n = read(fd, buf + got, size + 1 - got)) != 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)
-				die("read", path);
+				bench_die("read", path);
 			got += n;
 			if (got > size)
 				break;
 		}
 		if (close(fd))
-			die("close", path);
+			bench_die("close", path);
 		if (got != size) {
 			fprintf(stderr, "metabench smallread: %s: read %ld bytes, expected %ld\n",
 				path, got, size);
@@ -268,9 +231,10 @@ static long phase_smallread(const char *dir, long count, long size)
 int main(int argc, char **argv)
 {
 	long count, arg = -1, ops;
-	const char *dir;
+	const char *phase, *dir;
 	double start, secs;
 
+	bench_set_name("metabench", argc > 1 ? argv[1] : "");
 	if (argc < 4 || argc > 5) {
 		fprintf(stderr, "usage: metabench create|stat|open|readdir|rename|unlink|"
 			"smallwrite|smallread DIR COUNT [PASSES|SIZE]\n");
@@ -278,18 +242,17 @@ int main(int argc, char **argv)
 	}
 	phase = argv[1];
 	dir = argv[2];
-	count = parse_long(argv[3], "count", 1, MAX_COUNT);
+	count = bench_parse_int(argv[3], "count", 1, MAX_COUNT, false);
 
 	if (!strcmp(phase, "readdir"))
-		arg = argc == 5 ? parse_long(argv[4], "passes", 1, 1000) : 5;
+		arg = argc == 5 ? bench_parse_int(argv[4], "passes", 1, 1000, false) : 5;
 	else if (!strcmp(phase, "smallwrite") || !strcmp(phase, "smallread"))
-		arg = argc == 5 ? parse_long(argv[4], "size", 1, MAX_SMALL_SIZE) : 4096;
-	else if (argc == 5) {
-		fprintf(stderr, "metabench: phase %s takes no fourth argument\n", phase);
-		return 2;
-	}
+		arg = argc == 5 ? bench_parse_int(argv[4], "size", 1, MAX_SMALL_SIZE,
+						  false) : 4096;
+	else if (argc == 5)
+		bench_usage_error("phase %s takes no fourth argument", phase);
 
-	start = now();
+	start = bench_now();
 	if (!strcmp(phase, "create"))
 		ops = phase_create(dir, count);
 	else if (!strcmp(phase, "stat"))
@@ -306,13 +269,9 @@ int main(int argc, char **argv)
 		ops = phase_smallwrite(dir, count, arg);
 	else if (!strcmp(phase, "smallread"))
 		ops = phase_smallread(dir, count, arg);
-	else {
-		fprintf(stderr, "metabench: unknown phase '%s'\n", phase);
-		return 2;
-	}
-	secs = now() - start;
-	if (secs <= 0)
-		secs = 1e-9;
+	else
+		bench_usage_error("unknown phase '%s'", phase);
+	secs = bench_elapsed(start);
 	printf("%s %ld %.6f %.1f\n", phase, ops, secs, ops / secs);
 	return 0;
 }
