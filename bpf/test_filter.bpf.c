@@ -9,6 +9,10 @@
  *                                         turns a found entry into -ENOENT
  *   LOOKUP of "user_*"                 -> FUSE_BPF_USER
  *   mutating ops on tag 7 inodes       -> -EROFS (read-only subtree)
+ *   any op on "ask_*" / "askbad_*"     -> FUSE_BPF_USER_FILTER: the server
+ *                                         decides (PREFILTER request)
+ *   LOOKUP of "askpost_*"              -> FUSE_BPF_POST; the post-filter
+ *                                         asks the server (POSTFILTER)
  * It counts pre-filter calls per opcode in `calls` and records the last
  * uid/tag it saw in `last`.
  */
@@ -21,6 +25,7 @@
 #define FUSE_BPF_BACKING	0
 #define FUSE_BPF_USER		1
 #define FUSE_BPF_POST		2
+#define FUSE_BPF_USER_FILTER	3
 #define ENOENT			2
 #define EACCES			13
 #define EROFS			30
@@ -94,6 +99,11 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 
 	if (n >= 5 && prefix(name, "deny_", 5))
 		return -EACCES;
+	if ((n >= 4 && prefix(name, "ask_", 4)) ||
+	    (n >= 7 && prefix(name, "askbad_", 7)))
+		return FUSE_BPF_USER_FILTER;
+	if (opcode == FUSE_LOOKUP && n >= 8 && prefix(name, "askpost_", 8))
+		return FUSE_BPF_POST;
 	if (opcode == FUSE_LOOKUP && n == 6 && prefix(name, "secret", 7) &&
 	    args->uid != 0)
 		return -ENOENT;
@@ -109,6 +119,12 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 SEC("struct_ops/post_filter")
 int BPF_PROG(test_post, struct fuse_bpf_args *args, int result)
 {
+	char name[32] = {};
+	int n;
+
+	n = bpf_fuse_get_name(args, 0, name, sizeof(name));
+	if (n >= 8 && prefix(name, "askpost_", 8))
+		return FUSE_BPF_USER_FILTER;
 	if (args->opcode == FUSE_LOOKUP && result == 0)
 		return -ENOENT;
 	return result;

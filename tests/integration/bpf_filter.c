@@ -16,8 +16,13 @@
  * subtree (tag set in a LOOKUP reply) refusing every mutating op with
  * EROFS while reads are served in the kernel with no request to the
  * server; the filter's view of uid/tag; a filter closed or detached while
- * attached keeps working. The VM harness fails the run on any kernel
- * report these provoke.
+ * attached keeps working. Decision requests (kernel-patches/0010): a
+ * PREFILTER request allowing (the op then runs on the backing, with no
+ * plain request) and refusing, a POSTFILTER request that sees the backing
+ * result and changes it, in a server-known and in a kernel-only directory;
+ * the opcode flags, node id, uid, tag and names the server gets; replies
+ * with payload or a bad errno give EIO; an aborted connection fails the
+ * op. The VM harness fails the run on any kernel report these provoke.
  */
 #include <bpf/libbpf.h>
 #include <linux/fuse.h>
@@ -44,6 +49,16 @@ struct test_last {
 	uint32_t name_len;
 };
 
+/* The last decision request the server got */
+struct decision {
+	uint32_t opcode;	/* with FUSE_PREFILTER / FUSE_POSTFILTER */
+	uint64_t nodeid;
+	uint32_t uid;
+	struct fuse_bpf_filter_in in;
+	char name[256];
+	char new_name[256];
+};
+
 /* One mount, served by one thread reading its /dev/fuse fd. */
 struct conn {
 	int fd;
@@ -59,6 +74,9 @@ struct conn {
 	mode_t node_mode[NODE_MAX];
 	uint64_t next_node;
 	atomic_uint ops[64];
+	/* decision requests by opcode, and malformed ones */
+	atomic_uint pre_ops[64], post_ops[64], bad_decisions;
+	struct decision last;	/* under lock */
 };
 
 static char scratch[PATH_MAX];
@@ -90,6 +108,18 @@ static const char *requests_since(struct conn *c, const unsigned int *before)
 					tl_opcode_name(i), n);
 	}
 	return buf;
+}
+
+/* requests() as it was when @ops was taken */
+static unsigned int requests_total(const unsigned int *ops)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < 64; i++)
+		if (i != FUSE_INIT && i != FUSE_FORGET &&
+		    i != FUSE_BATCH_FORGET && i != FUSE_INTERRUPT)
+			n += ops[i];
+	return n;
 }
 
 static void snapshot(struct conn *c, unsigned int *ops)
@@ -190,6 +220,74 @@ static void serve_getattr(struct conn *c, struct fuse_in_header *ih)
 	reply(c, ih->unique, 0, &out, sizeof(out), NULL, 0);
 }
 
+static bool has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+/* A decision request's name field: @len bytes ending in their only NUL */
+static bool copy_name(char *dst, size_t cap, const char *src, uint16_t len)
+{
+	if (!len) {
+		dst[0] = '\0';
+		return true;
+	}
+	if (len > cap || src[len - 1] || strlen(src) != len - 1u)
+		return false;
+	memcpy(dst, src, len);
+	return true;
+}
+
+/*
+ * Decision requests (FUSE_BPF_USER_FILTER): judged by name.
+ * PREFILTER: ask_no* refused (EACCES), askbad_payload answered with a
+ * payload, askbad_errno with an error that is no errno, others allowed.
+ * POSTFILTER: askpost_hide turned into ENOENT, askpost_missing into 0
+ * (which must not make it exist), others keep the backing result.
+ */
+static void serve_decision(struct conn *c, struct fuse_in_header *ih,
+			   const void *body, size_t len)
+{
+	static const uint64_t payload = 0;
+	const struct fuse_bpf_filter_in *in = body;
+	const char *names = (const char *)(in + 1);
+	bool pre = ih->opcode & FUSE_PREFILTER;
+	uint32_t op = ih->opcode & ~(FUSE_PREFILTER | FUSE_POSTFILTER);
+	struct decision d = { .opcode = ih->opcode, .nodeid = ih->nodeid,
+			      .uid = ih->uid };
+	int error = 0;
+
+	if (len < sizeof(*in) ||
+	    len != sizeof(*in) + in->name_len + in->new_name_len ||
+	    (ih->opcode & FUSE_PREFILTER && ih->opcode & FUSE_POSTFILTER) ||
+	    (pre && in->result) || in->result > 0 ||
+	    !copy_name(d.name, sizeof(d.name), names, in->name_len) ||
+	    !copy_name(d.new_name, sizeof(d.new_name), names + in->name_len,
+		       in->new_name_len)) {
+		atomic_fetch_add(&c->bad_decisions, 1);
+		reply(c, ih->unique, -EPROTO, NULL, 0, NULL, 0);
+		return;
+	}
+	d.in = *in;
+	pthread_mutex_lock(&c->lock);
+	c->last = d;
+	pthread_mutex_unlock(&c->lock);
+	if (op < 64)
+		atomic_fetch_add(pre ? &c->pre_ops[op] : &c->post_ops[op], 1);
+
+	if (pre && has_prefix(d.name, "askbad_payload")) {
+		reply(c, ih->unique, 0, &payload, sizeof(payload), NULL, 0);
+		return;
+	}
+	if (pre)
+		error = has_prefix(d.name, "ask_no") ? -EACCES :
+			has_prefix(d.name, "askbad_errno") ? -300 : 0;
+	else
+		error = has_prefix(d.name, "askpost_hide") ? -ENOENT :
+			has_prefix(d.name, "askpost_missing") ? 0 : in->result;
+	reply(c, ih->unique, error, NULL, 0, NULL, 0);
+}
+
 static void *serve(void *arg)
 {
 	struct conn *c = arg;
@@ -205,6 +303,10 @@ static void *serve(void *arg)
 			continue;
 		if (n < (ssize_t)sizeof(*ih))
 			break;	/* ENODEV: unmounted or aborted */
+		if (ih->opcode & (FUSE_PREFILTER | FUSE_POSTFILTER)) {
+			serve_decision(c, ih, in, n - sizeof(*ih));
+			continue;
+		}
 		if (ih->opcode < 64)
 			atomic_fetch_add(&c->ops[ih->opcode], 1);
 		switch (ih->opcode) {
@@ -380,12 +482,25 @@ static struct test_last last_seen(struct test_filter_bpf *skel)
 	return l;
 }
 
+static struct decision last_decision(struct conn *c)
+{
+	struct decision d;
+
+	pthread_mutex_lock(&c->lock);
+	d = c->last;
+	pthread_mutex_unlock(&c->lock);
+	return d;
+}
+
 static void make_tree(const char *back)
 {
 	static const char *const dirs[] = { "sub", "user_ro", "user_ro/d" };
 	static const char *const files[] = {
 		"file", "secret", "deny_x", "post_hide", "sub/user_x",
 		"user_ro/data", "user_ro/d/inner",
+		"ask_ok", "ask_no", "ask_from", "askbad_payload",
+		"askbad_errno", "askpost_keep", "askpost_hide", "sub/ask_ok",
+		"sub/askpost_hide",
 	};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -477,6 +592,160 @@ static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
 		 requests_since(c, ops0));
 	tl_check_errno("outside the read-only subtree, writes work",
 		       open_err(tl_path("%s/newfile", m), O_CREAT | O_WRONLY), 0);
+}
+
+/* PREFILTER requests: the server allows or refuses, the kernel runs */
+static void test_prefilter(struct conn *c, const char *back)
+{
+	const char *m = c->mnt;
+	unsigned int ops0[64], pre0 = atomic_load(&c->pre_ops[FUSE_LOOKUP]);
+	struct decision d;
+
+	snapshot(c, ops0);
+	tl_check_errno("PREFILTER allows: ask_ok found",
+		       stat_err(tl_path("%s/ask_ok", m)), 0);
+	d = last_decision(c);
+	tl_check("the server got LOOKUP|FUSE_PREFILTER for ask_ok",
+		 atomic_load(&c->pre_ops[FUSE_LOOKUP]) > pre0 &&
+		 d.opcode == (FUSE_LOOKUP | FUSE_PREFILTER) &&
+		 !strcmp(d.name, "ask_ok") && !d.new_name[0] &&
+		 d.in.name_len == 7 && d.in.result == 0,
+		 "opcode %#x name '%s' name_len %u result %d", d.opcode,
+		 d.name, d.in.name_len, d.in.result);
+	tl_check("the decision names the root (a server inode), uid 0, tag 0",
+		 d.nodeid == FUSE_ROOT_ID && d.uid == 0 && d.in.tag == 0,
+		 "nodeid %#llx uid %u tag %u", (unsigned long long)d.nodeid,
+		 d.uid, d.in.tag);
+	tl_check_errno("PREFILTER allows: ask_ok read on the backing",
+		       read_err(tl_path("%s/ask_ok", m)), 0);
+	tl_check_errno("PREFILTER refuses: ask_no gets the server's EACCES",
+		       stat_err(tl_path("%s/ask_no", m)), EACCES);
+	tl_check_errno("PREFILTER allows mkdir: ask_dir created",
+		       mkdir(tl_path("%s/ask_dir", m), 0755) ? errno : 0, 0);
+	d = last_decision(c);
+	tl_check("the server judged MKDIR|FUSE_PREFILTER with the mode",
+		 d.opcode == (FUSE_MKDIR | FUSE_PREFILTER) &&
+		 !strcmp(d.name, "ask_dir") && (d.in.flags & 0777) == 0755,
+		 "opcode %#x name '%s' flags %#o", d.opcode, d.name, d.in.flags);
+	tl_check_errno("ask_dir exists in the backing",
+		       stat_err(tl_path("%s/ask_dir", back)), 0);
+	tl_check_errno("PREFILTER refuses mkdir: ask_no_dir EACCES",
+		       mkdir(tl_path("%s/ask_no_dir", m), 0755) ? errno : 0,
+		       EACCES);
+	tl_check_errno("ask_no_dir not created in the backing",
+		       stat_err(tl_path("%s/ask_no_dir", back)), ENOENT);
+	tl_check_errno("PREFILTER allows rename: ask_from -> ask_to",
+		       rename(tl_path("%s/ask_from", m),
+			      tl_path("%s/ask_to", m)) ? errno : 0, 0);
+	d = last_decision(c);
+	tl_check("RENAME2|FUSE_PREFILTER carries both names",
+		 d.opcode == (FUSE_RENAME2 | FUSE_PREFILTER) &&
+		 !strcmp(d.name, "ask_from") && !strcmp(d.new_name, "ask_to") &&
+		 d.in.new_name_len == 7,
+		 "opcode %#x names '%s' '%s'", d.opcode, d.name, d.new_name);
+	tl_check_errno("ask_to exists in the backing",
+		       stat_err(tl_path("%s/ask_to", back)), 0);
+	tl_check("no plain request reached the server", requests(c) ==
+		 requests_total(ops0), "%s", requests_since(c, ops0));
+
+	tl_check_errno("PREFILTER as uid 1000: allowed",
+		       tl_as_user(&TL_USER_A, stat_fn,
+				  (void *)tl_path("%s/ask_ok", m)), 0);
+	d = last_decision(c);
+	tl_check("the decision request carries uid 1000", d.uid == 1000,
+		 "uid %u", d.uid);
+	tl_check_errno("PREFILTER in a kernel-resolved dir: sub/ask_ok found",
+		       stat_err(tl_path("%s/sub/ask_ok", m)), 0);
+	d = last_decision(c);
+	tl_check("the decision names the kernel-only node id of sub",
+		 d.nodeid & (1ULL << 63) && !strcmp(d.name, "ask_ok"),
+		 "nodeid %#llx name '%s'", (unsigned long long)d.nodeid,
+		 d.name);
+}
+
+/* POSTFILTER requests: the server sees the backing result, changes it */
+static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
+{
+	const char *m = c->mnt;
+	unsigned int ops0[64], post0 = atomic_load(&c->post_ops[FUSE_LOOKUP]);
+	struct decision d;
+
+	snapshot(c, ops0);
+	tl_check_errno("POSTFILTER keeps the result: askpost_keep found",
+		       stat_err(tl_path("%s/askpost_keep", m)), 0);
+	d = last_decision(c);
+	tl_check("the server got LOOKUP|FUSE_POSTFILTER with result 0",
+		 atomic_load(&c->post_ops[FUSE_LOOKUP]) > post0 &&
+		 d.opcode == (FUSE_LOOKUP | FUSE_POSTFILTER) &&
+		 !strcmp(d.name, "askpost_keep") && d.in.result == 0,
+		 "opcode %#x name '%s' result %d", d.opcode, d.name,
+		 d.in.result);
+	tl_check_errno("POSTFILTER changes 0 into ENOENT: askpost_hide",
+		       stat_err(tl_path("%s/askpost_hide", m)), ENOENT);
+	d = last_decision(c);
+	tl_check("...after seeing the backing result 0 (root: server inode)",
+		 d.in.result == 0 && d.nodeid == FUSE_ROOT_ID,
+		 "result %d nodeid %#llx", d.in.result,
+		 (unsigned long long)d.nodeid);
+	tl_check_errno("POSTFILTER in a kernel-resolved dir: sub/askpost_hide ENOENT",
+		       stat_err(tl_path("%s/sub/askpost_hide", m)), ENOENT);
+	d = last_decision(c);
+	tl_check("...judged on the kernel-only node id with result 0",
+		 d.in.result == 0 && d.nodeid & (1ULL << 63) &&
+		 d.opcode == (FUSE_LOOKUP | FUSE_POSTFILTER),
+		 "result %d nodeid %#llx", d.in.result,
+		 (unsigned long long)d.nodeid);
+	tl_check_errno("POSTFILTER 0 for a missing name: still ENOENT",
+		       stat_err(tl_path("%s/askpost_missing", m)), ENOENT);
+	d = last_decision(c);
+	tl_check("...the server saw the backing result -ENOENT",
+		 d.in.result == -ENOENT && !strcmp(d.name, "askpost_missing"),
+		 "result %d name '%s'", d.in.result, d.name);
+	tl_check("no plain request reached the server", requests(c) ==
+		 requests_total(ops0), "%s", requests_since(c, ops0));
+	tl_check("the post-filter ran", calls_of(skel, FUSE_LOOKUP) > 0,
+		 "no LOOKUP call");
+}
+
+/* Garbage replies to decision requests give EIO, nothing else */
+static void test_bad_decisions(struct conn *c)
+{
+	const char *m = c->mnt;
+
+	tl_check_errno("decision reply with a payload: EIO",
+		       stat_err(tl_path("%s/askbad_payload", m)), EIO);
+	tl_check_errno("decision reply with an error that is no errno: EIO",
+		       stat_err(tl_path("%s/askbad_errno", m)), EIO);
+	tl_check_errno("the mount keeps working after garbage replies",
+		       stat_err(tl_path("%s/file", m)), 0);
+	tl_check("every decision request was well-formed",
+		 atomic_load(&c->bad_decisions) == 0, "%u malformed",
+		 atomic_load(&c->bad_decisions));
+}
+
+/* Decisions fail closed: with the connection aborted, the op fails */
+static void test_dead_server(struct conn *c)
+{
+	char abort_path[PATH_MAX];
+	int fd;
+
+	snprintf(abort_path, sizeof(abort_path),
+		 "/sys/fs/fuse/connections/%u/abort", c->conn_id);
+	fd = open(abort_path, O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		tl_fail("abort the connection", "%s: %s", abort_path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	tl_check_errno("aborted connection: a decision fails (ENOTCONN)",
+		       stat_err(tl_path("%s/ask_ok", c->mnt)), ENOTCONN);
+	tl_check_errno("aborted connection: a new name needing a decision fails",
+		       stat_err(tl_path("%s/ask_other", c->mnt)), ENOTCONN);
+	tl_check_errno("aborted connection: ops without decision still work",
+		       stat_err(tl_path("%s/file", c->mnt)), 0);
 }
 
 int main(int argc, char **argv)
@@ -587,6 +856,9 @@ int main(int argc, char **argv)
 		       stat_err(tl_path("%s/sub/user_x", m)), EIO);
 
 	test_read_only(&c, skel, back);
+	test_prefilter(&c, back);
+	test_postfilter(&c, skel);
+	test_bad_decisions(&c);
 
 	tl_check_errno("FILTER_CLOSE of the attached id", -filter_close(&c, fid), 0);
 	tl_check_errno("closed id: attached inodes keep their filter",
@@ -598,6 +870,7 @@ int main(int argc, char **argv)
 	tl_check_errno("detached program: a new FILTER_OPEN fails",
 		       -filter_open(&c, "fusebpf_test", 0), ENOENT);
 
+	test_dead_server(&c);
 	conn_unmount(&c);
 	test_filter_bpf__destroy(skel);
 	tl_rm_rf(scratch);

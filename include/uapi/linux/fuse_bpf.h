@@ -39,9 +39,23 @@
  * attaches the returned id to the root (struct fuse_bpf_root_set) and in
  * LOOKUP replies (FUSE_BPF_FILTER_SET); children inherit the filter with
  * the backing. The pre-filter runs before an operation on a backed inode
- * and returns FUSE_BPF_BACKING, FUSE_BPF_POST, FUSE_BPF_USER or a negative
- * errno (the operation fails with it); the post-filter sees the backing
- * operation's result and returns the result to give (0 or -errno).
+ * and returns FUSE_BPF_BACKING, FUSE_BPF_POST, FUSE_BPF_USER,
+ * FUSE_BPF_USER_FILTER or a negative errno (the operation fails with it);
+ * the post-filter sees the backing operation's result and returns the
+ * result to give (0 or -errno) or FUSE_BPF_USER_FILTER.
+ *
+ * FUSE_BPF_USER_FILTER asks the server for a decision: a request whose
+ * opcode is the operation's, or-ed with FUSE_PREFILTER (from the
+ * pre-filter) or FUSE_POSTFILTER (from the post-filter), whose node id is
+ * the filter's (possibly a kernel-only id the server does not know) and
+ * whose body is a struct fuse_bpf_filter_in followed by the names. The
+ * server only judges, it does not perform the operation: its reply is a
+ * header without payload whose error is the decision. PREFILTER: 0 runs
+ * the operation on the backing, -errno fails it. POSTFILTER: the
+ * operation's result (a failed operation cannot be made to succeed: a
+ * reply of 0 keeps the backing error). A reply with payload, or an error
+ * that is no errno, fails the operation with EIO; so does any failure to
+ * get a reply (the connection's errno): decisions fail closed.
  */
 #ifndef _UAPI_LINUX_FUSE_BPF_H
 #define _UAPI_LINUX_FUSE_BPF_H
@@ -124,10 +138,26 @@ struct fuse_bpf_root_set {
  * a plain request; it is only possible on inodes the server knows (looked
  * up through the server): on inodes resolved in the kernel the operation
  * fails with EIO, the filter's decision is never silently dropped.
+ * FUSE_BPF_USER_FILTER (pre- or post-filter result) only asks the server
+ * for a decision, on any inode.
  */
 #define FUSE_BPF_BACKING		0	/* run on the backing inode */
 #define FUSE_BPF_USER			1	/* send to the server */
 #define FUSE_BPF_POST			2	/* backing, then post-filter */
+#define FUSE_BPF_USER_FILTER		3	/* the server decides */
+
+/* Opcode flags of decision requests (FUSE_BPF_USER_FILTER) */
+#define FUSE_PREFILTER			0x10000	/* judge before the op */
+#define FUSE_POSTFILTER			0x20000	/* judge the backing result */
+
+/* Body of a decision request, followed by name, then new_name */
+struct fuse_bpf_filter_in {
+	__u32	tag;		/* the inode's tag */
+	__u32	flags;		/* as struct fuse_bpf_args.flags */
+	__s32	result;		/* POSTFILTER: backing result (0/-errno) */
+	__u16	name_len;	/* bytes of the name incl. NUL, 0: none */
+	__u16	new_name_len;	/* RENAME2's new name incl. NUL, 0: none */
+};
 
 /* Filter names: the .name of the struct fuse_bpf_ops, NUL-terminated */
 #define FUSE_BPF_FILTER_NAME_MAX	16
