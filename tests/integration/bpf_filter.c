@@ -77,6 +77,7 @@ struct conn {
 	/* decision requests by opcode, and malformed ones */
 	atomic_uint pre_ops[64], post_ops[64], bad_decisions;
 	struct decision last;	/* under lock */
+	struct decision last_two_names;	/* the last one with a new name */
 };
 
 static char scratch[PATH_MAX];
@@ -271,6 +272,8 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 	d.in = *in;
 	pthread_mutex_lock(&c->lock);
 	c->last = d;
+	if (d.new_name[0])
+		c->last_two_names = d;
 	pthread_mutex_unlock(&c->lock);
 	if (op < 64)
 		atomic_fetch_add(pre ? &c->pre_ops[op] : &c->post_ops[op], 1);
@@ -482,12 +485,12 @@ static struct test_last last_seen(struct test_filter_bpf *skel)
 	return l;
 }
 
-static struct decision last_decision(struct conn *c)
+static struct decision last_decision(struct conn *c, bool two_names)
 {
 	struct decision d;
 
 	pthread_mutex_lock(&c->lock);
-	d = c->last;
+	d = two_names ? c->last_two_names : c->last;
 	pthread_mutex_unlock(&c->lock);
 	return d;
 }
@@ -604,7 +607,7 @@ static void test_prefilter(struct conn *c, const char *back)
 	snapshot(c, ops0);
 	tl_check_errno("PREFILTER allows: ask_ok found",
 		       stat_err(tl_path("%s/ask_ok", m)), 0);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("the server got LOOKUP|FUSE_PREFILTER for ask_ok",
 		 atomic_load(&c->pre_ops[FUSE_LOOKUP]) > pre0 &&
 		 d.opcode == (FUSE_LOOKUP | FUSE_PREFILTER) &&
@@ -622,7 +625,7 @@ static void test_prefilter(struct conn *c, const char *back)
 		       stat_err(tl_path("%s/ask_no", m)), EACCES);
 	tl_check_errno("PREFILTER allows mkdir: ask_dir created",
 		       mkdir(tl_path("%s/ask_dir", m), 0755) ? errno : 0, 0);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("the server judged MKDIR|FUSE_PREFILTER with the mode",
 		 d.opcode == (FUSE_MKDIR | FUSE_PREFILTER) &&
 		 !strcmp(d.name, "ask_dir") && (d.in.flags & 0777) == 0755,
@@ -637,7 +640,8 @@ static void test_prefilter(struct conn *c, const char *back)
 	tl_check_errno("PREFILTER allows rename: ask_from -> ask_to",
 		       rename(tl_path("%s/ask_from", m),
 			      tl_path("%s/ask_to", m)) ? errno : 0, 0);
-	d = last_decision(c);
+	/* the moved inode's own filter is asked too, with its name only */
+	d = last_decision(c, true);
 	tl_check("RENAME2|FUSE_PREFILTER carries both names",
 		 d.opcode == (FUSE_RENAME2 | FUSE_PREFILTER) &&
 		 !strcmp(d.name, "ask_from") && !strcmp(d.new_name, "ask_to") &&
@@ -651,12 +655,12 @@ static void test_prefilter(struct conn *c, const char *back)
 	tl_check_errno("PREFILTER as uid 1000: allowed",
 		       tl_as_user(&TL_USER_A, stat_fn,
 				  (void *)tl_path("%s/ask_ok", m)), 0);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("the decision request carries uid 1000", d.uid == 1000,
 		 "uid %u", d.uid);
 	tl_check_errno("PREFILTER in a kernel-resolved dir: sub/ask_ok found",
 		       stat_err(tl_path("%s/sub/ask_ok", m)), 0);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("the decision names the kernel-only node id of sub",
 		 d.nodeid & (1ULL << 63) && !strcmp(d.name, "ask_ok"),
 		 "nodeid %#llx name '%s'", (unsigned long long)d.nodeid,
@@ -673,7 +677,7 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 	snapshot(c, ops0);
 	tl_check_errno("POSTFILTER keeps the result: askpost_keep found",
 		       stat_err(tl_path("%s/askpost_keep", m)), 0);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("the server got LOOKUP|FUSE_POSTFILTER with result 0",
 		 atomic_load(&c->post_ops[FUSE_LOOKUP]) > post0 &&
 		 d.opcode == (FUSE_LOOKUP | FUSE_POSTFILTER) &&
@@ -682,14 +686,14 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 		 d.in.result);
 	tl_check_errno("POSTFILTER changes 0 into ENOENT: askpost_hide",
 		       stat_err(tl_path("%s/askpost_hide", m)), ENOENT);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("...after seeing the backing result 0 (root: server inode)",
 		 d.in.result == 0 && d.nodeid == FUSE_ROOT_ID,
 		 "result %d nodeid %#llx", d.in.result,
 		 (unsigned long long)d.nodeid);
 	tl_check_errno("POSTFILTER in a kernel-resolved dir: sub/askpost_hide ENOENT",
 		       stat_err(tl_path("%s/sub/askpost_hide", m)), ENOENT);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("...judged on the kernel-only node id with result 0",
 		 d.in.result == 0 && d.nodeid & (1ULL << 63) &&
 		 d.opcode == (FUSE_LOOKUP | FUSE_POSTFILTER),
@@ -697,7 +701,7 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 		 (unsigned long long)d.nodeid);
 	tl_check_errno("POSTFILTER 0 for a missing name: still ENOENT",
 		       stat_err(tl_path("%s/askpost_missing", m)), ENOENT);
-	d = last_decision(c);
+	d = last_decision(c, false);
 	tl_check("...the server saw the backing result -ENOENT",
 		 d.in.result == -ENOENT && !strcmp(d.name, "askpost_missing"),
 		 "result %d name '%s'", d.in.result, d.name);
