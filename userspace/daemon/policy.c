@@ -184,21 +184,32 @@ static bool pinned_is(const char *path, struct bpf_map *map)
 }
 
 /*
- * Removes the pins of @dir: all of them (@skel NULL: a dead instance's),
- * or only those still of @skel's maps, since once our mount is gone
- * another daemon may get its connection id, hence the instance name, and
- * pin its own maps there before we get here.
+ * Removes the pins of @dir: all of them (@skel NULL: a dead instance's,
+ * whatever it pinned there), or only those still of @skel's maps, since
+ * once our mount is gone another daemon may get its connection id, hence
+ * the instance name, and pin its own maps there before we get here.
  */
 static void unpin_all(const char *dir, struct policy_bpf *skel)
 {
 	char path[PATH_MAX + 32];
 	struct bpf_map *map;
+	struct dirent *de;
+	DIR *dh;
 
+	if (!skel) {
+		dh = opendir(dir);
+		while (dh && (de = readdir(dh)))
+			if (de->d_name[0] != '.')
+				unlinkat(dirfd(dh), de->d_name, 0);
+		if (dh)
+			closedir(dh);
+		rmdir(dir);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, pinned_maps[i]);
-		map = skel ? bpf_object__find_map_by_name(skel->obj,
-							  pinned_maps[i]) : NULL;
-		if (!skel || (map && pinned_is(path, map)))
+		map = bpf_object__find_map_by_name(skel->obj, pinned_maps[i]);
+		if (map && pinned_is(path, map))
 			unlink(path);
 	}
 	rmdir(dir);
