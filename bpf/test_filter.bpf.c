@@ -13,6 +13,13 @@
  *                                         decides (PREFILTER request)
  *   LOOKUP of "askpost_*"              -> FUSE_BPF_POST; the post-filter
  *                                         asks the server (POSTFILTER)
+ *   READDIR entry "hidden_*"           -> -ENOENT (hidden from listings)
+ *   reads of metadata on tag 9 inodes  -> GETATTR -EPERM, ACCESS for
+ *                                         writing -EACCES, READLINK
+ *                                         -ENOLINK, STATFS -ENOSTR,
+ *                                         GETXATTR asks the server,
+ *                                         LISTXATTR: the post-filter
+ *                                         turns success into -EBADR
  * It counts pre-filter calls per opcode in `calls` and records the last
  * uid/tag it saw in `last`.
  */
@@ -29,9 +36,15 @@
 #define ENOENT			2
 #define EACCES			13
 #define EROFS			30
+#define EPERM			1
+#define EBADR			53
+#define ENOSTR			60
+#define ENOLINK			67
+#define MAY_WRITE		2
 #define O_ACCMODE		00000003
 #define O_TRUNC			00001000
 #define READ_ONLY_TAG		7
+#define META_TAG		9
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -99,6 +112,24 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 
 	if (n >= 5 && prefix(name, "deny_", 5))
 		return -EACCES;
+	if (opcode == FUSE_READDIR && n >= 7 && prefix(name, "hidden_", 7))
+		return -ENOENT;
+	if (args->tag == META_TAG) {
+		switch (opcode) {
+		case FUSE_GETATTR:
+			return -EPERM;
+		case FUSE_ACCESS:
+			return args->flags & MAY_WRITE ? -EACCES : FUSE_BPF_BACKING;
+		case FUSE_READLINK:
+			return -ENOLINK;
+		case FUSE_STATFS:
+			return -ENOSTR;
+		case FUSE_GETXATTR:
+			return FUSE_BPF_USER_FILTER;
+		case FUSE_LISTXATTR:
+			return FUSE_BPF_POST;
+		}
+	}
 	if ((n >= 4 && prefix(name, "ask_", 4)) ||
 	    (n >= 7 && prefix(name, "askbad_", 7)))
 		return FUSE_BPF_USER_FILTER;
@@ -125,6 +156,8 @@ int BPF_PROG(test_post, struct fuse_bpf_args *args, int result)
 	n = bpf_fuse_get_name(args, 0, name, sizeof(name));
 	if (n >= 8 && prefix(name, "askpost_", 8))
 		return FUSE_BPF_USER_FILTER;
+	if (args->opcode == FUSE_LISTXATTR && result == 0)
+		return -EBADR;
 	if (args->opcode == FUSE_LOOKUP && result == 0)
 		return -ENOENT;
 	return result;

@@ -22,7 +22,12 @@
  * result and changes it, in a server-known and in a kernel-only directory;
  * the opcode flags, node id, uid, tag and names the server gets; replies
  * with payload or a bad errno give EIO; an aborted connection fails the
- * op. The VM harness fails the run on any kernel report these provoke.
+ * op. Reads of metadata and listings (kernel-patches/0011): stat, statx,
+ * access, readlink, getxattr (a decision by the server), listxattr (a
+ * post-filter) and statfs refused by the tag of a subtree; entries hidden
+ * from readdir/getdents64 by the per-entry filter (also by the server's
+ * decision) while lookups of them still work. The VM harness fails the
+ * run on any kernel report these provoke.
  */
 #include <bpf/libbpf.h>
 #include <linux/fuse.h>
@@ -30,7 +35,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
+#include <dirent.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 
@@ -40,6 +49,7 @@
 
 #define NODE_MAX	16
 #define READ_ONLY_TAG	7
+#define META_TAG	9
 
 /* The value of test_filter's `last` map (bpf/test_filter.bpf.c) */
 struct test_last {
@@ -241,7 +251,8 @@ static bool copy_name(char *dst, size_t cap, const char *src, uint16_t len)
 
 /*
  * Decision requests (FUSE_BPF_USER_FILTER): judged by name.
- * PREFILTER: ask_no* refused (EACCES), askbad_payload answered with a
+ * PREFILTER: ask_no* refused (EACCES), GETXATTR refused (EBADE),
+ * askbad_payload answered with a
  * payload, askbad_errno with an error that is no errno, others allowed.
  * POSTFILTER: askpost_hide turned into ENOENT, askpost_missing into 0
  * (which must not make it exist), others keep the backing result.
@@ -282,7 +293,9 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 		reply(c, ih->unique, 0, &payload, sizeof(payload), NULL, 0);
 		return;
 	}
-	if (pre)
+	if (pre && op == FUSE_GETXATTR)
+		error = -EBADE;
+	else if (pre)
 		error = has_prefix(d.name, "ask_no") ? -EACCES :
 			has_prefix(d.name, "askbad_errno") ? -300 : 0;
 	else
@@ -497,13 +510,15 @@ static struct decision last_decision(struct conn *c, bool two_names)
 
 static void make_tree(const char *back)
 {
-	static const char *const dirs[] = { "sub", "user_ro", "user_ro/d" };
+	static const char *const dirs[] = {
+		"sub", "user_ro", "user_ro/d", "user_meta",
+	};
 	static const char *const files[] = {
 		"file", "secret", "deny_x", "post_hide", "sub/user_x",
 		"user_ro/data", "user_ro/d/inner",
 		"ask_ok", "ask_no", "ask_from", "askbad_payload",
 		"askbad_errno", "askpost_keep", "askpost_hide", "sub/ask_ok",
-		"sub/askpost_hide",
+		"sub/askpost_hide", "hidden_a", "sub/hidden_b", "user_meta/f",
 	};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -513,6 +528,8 @@ static void make_tree(const char *back)
 		if (tl_write_file(tl_path("%s/%s", back, files[i]), "data\n", 5,
 				  0644))
 			tl_die("cannot create %s", files[i]);
+	if (symlink("f", tl_path("%s/user_meta/l", back)))
+		tl_die("symlink user_meta/l: %s", strerror(errno));
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -727,6 +744,161 @@ static void test_bad_decisions(struct conn *c)
 		 atomic_load(&c->bad_decisions));
 }
 
+/* Reads of metadata in a subtree with tag 9 (bpf/test_filter.bpf.c) */
+static void test_metadata_reads(struct conn *c, int fid)
+{
+	const char *m = c->mnt, *f = tl_path("%s/user_meta/f", m);
+	unsigned int ops0[64];
+	struct statx stx;
+	struct statfs sfs;
+	struct decision d;
+	char buf[256];
+
+	c->script_ext.filter_id = fid;
+	c->script_ext.tag = META_TAG;
+	snprintf(c->script_name, sizeof(c->script_name), "user_meta");
+	tl_check_errno("tag 9: stat of the subtree's root: EPERM (GETATTR)",
+		       stat_err(tl_path("%s/user_meta", m)), EPERM);
+	snapshot(c, ops0);
+	tl_check_errno("tag 9: stat: EPERM", stat_err(f), EPERM);
+	tl_check_errno("tag 9: statx: EPERM",
+		       statx(AT_FDCWD, f, 0, STATX_BASIC_STATS, &stx) ?
+		       errno : 0, EPERM);
+	tl_check_errno("tag 9: access(R_OK) allowed", access(f, R_OK) ?
+		       errno : 0, 0);
+	tl_check_errno("tag 9: access(W_OK): EACCES (ACCESS)",
+		       access(f, W_OK) ? errno : 0, EACCES);
+	tl_check_errno("tag 9: read through the filter still works",
+		       read_err(f), 0);
+	tl_check_errno("tag 9: readlink: ENOLINK (READLINK)",
+		       readlink(tl_path("%s/user_meta/l", m), buf,
+				sizeof(buf)) < 0 ? errno : 0, ENOLINK);
+	tl_check_errno("tag 9: following the symlink: ENOLINK",
+		       open_err(tl_path("%s/user_meta/l", m), O_RDONLY),
+		       ENOLINK);
+	tl_check_errno("tag 9: getxattr: the server's EBADE (GETXATTR decision)",
+		       getxattr(f, "user.x", buf, sizeof(buf)) < 0 ? errno : 0,
+		       EBADE);
+	d = last_decision(c, false);
+	tl_check("the server judged GETXATTR|FUSE_PREFILTER with tag 9",
+		 d.opcode == (FUSE_GETXATTR | FUSE_PREFILTER) &&
+		 d.in.tag == META_TAG && !d.in.name_len &&
+		 d.nodeid & (1ULL << 63),
+		 "opcode %#x tag %u name_len %u nodeid %#llx", d.opcode,
+		 d.in.tag, d.in.name_len, (unsigned long long)d.nodeid);
+	tl_check_errno("tag 9: listxattr: the post-filter's EBADR",
+		       listxattr(f, buf, sizeof(buf)) < 0 ? errno : 0, EBADR);
+	tl_check_errno("tag 9: statfs: ENOSTR (STATFS)",
+		       statfs(f, &sfs) ? errno : 0, ENOSTR);
+	tl_check("tag 9: no plain request reached the server",
+		 requests(c) == requests_total(ops0), "%s",
+		 requests_since(c, ops0));
+
+	f = tl_path("%s/file", m);
+	tl_check_errno("outside: stat works", stat_err(f), 0);
+	tl_check_errno("outside: statx works",
+		       statx(AT_FDCWD, f, 0, STATX_BASIC_STATS, &stx) ?
+		       errno : 0, 0);
+	tl_check_errno("outside: access(W_OK) works", access(f, W_OK) ?
+		       errno : 0, 0);
+	tl_check_errno("outside: getxattr reaches the backing (ENODATA)",
+		       getxattr(f, "user.x", buf, sizeof(buf)) < 0 ? errno : 0,
+		       ENODATA);
+	tl_check_errno("outside: listxattr works",
+		       listxattr(f, buf, sizeof(buf)) < 0 ? errno : 0, 0);
+	tl_check_errno("outside: statfs works", statfs(f, &sfs) ? errno : 0,
+		       0);
+}
+
+/* Does the listing of @dir (opendir/readdir) contain @name? -1: error */
+static int listed(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (!strcmp(e->d_name, name))
+			found = 1;
+	closedir(d);
+	return found;
+}
+
+/* The names getdents64 returns for @dir, NUL-separated in @out */
+static int getdents_names(const char *dir, char *out, size_t cap)
+{
+	char buf[8192];
+	size_t len = 0;
+	long n;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (void *)(buf + off);
+			size_t l = strlen(e->d_name) + 1;
+
+			if (len + l < cap) {
+				memcpy(out + len, e->d_name, l);
+				len += l;
+			}
+			off += e->d_reclen;
+		}
+	}
+	close(fd);
+	out[len] = '\0';
+	return n < 0 ? -errno : 0;
+}
+
+static bool names_have(const char *names, const char *name)
+{
+	for (const char *p = names; *p; p += strlen(p) + 1)
+		if (!strcmp(p, name))
+			return true;
+	return false;
+}
+
+/* In-kernel READDIR with the per-entry filter */
+static void test_readdir(struct conn *c)
+{
+	const char *m = c->mnt;
+	unsigned int ops0[64], pre0 = atomic_load(&c->pre_ops[FUSE_READDIR]);
+	char names[4096];
+	int err;
+
+	snapshot(c, ops0);
+	tl_check("readdir of the root lists file and ask_ok",
+		 listed(m, "file") == 1 && listed(m, "ask_ok") == 1 &&
+		 listed(m, ".") == 1 && listed(m, "..") == 1, "missing");
+	tl_check("readdir hides hidden_a (READDIR pre-filter ENOENT)",
+		 listed(m, "hidden_a") == 0, "listed");
+	tl_check_errno("hidden_a is only hidden from listings: stat works",
+		       stat_err(tl_path("%s/hidden_a", m)), 0);
+	tl_check("readdir hides deny_x (pre-filter EACCES for every op)",
+		 listed(m, "deny_x") == 0, "listed");
+	tl_check("readdir hides ask_no (the server refuses READDIR|PREFILTER)",
+		 listed(m, "ask_no") == 0, "listed");
+	tl_check("readdir hides askbad_* (garbage decisions: EIO)",
+		 listed(m, "askbad_payload") == 0 &&
+		 listed(m, "askbad_errno") == 0, "listed");
+	tl_check("the server got READDIR|FUSE_PREFILTER per ask_* entry",
+		 atomic_load(&c->pre_ops[FUSE_READDIR]) > pre0, "none");
+	err = getdents_names(tl_path("%s/sub", m), names, sizeof(names));
+	tl_check("getdents64 in a kernel-resolved dir lists user_x and ask_ok",
+		 !err && names_have(names, "user_x") &&
+		 names_have(names, "ask_ok"), "%s", strerror(-err));
+	tl_check("getdents64 in a kernel-resolved dir hides hidden_b",
+		 !err && !names_have(names, "hidden_b"), "listed");
+	tl_check_errno("sub/hidden_b still found by lookup",
+		       stat_err(tl_path("%s/sub/hidden_b", m)), 0);
+	tl_check("listings sent the server no plain request",
+		 requests(c) == requests_total(ops0), "%s",
+		 requests_since(c, ops0));
+}
+
 /* Decisions fail closed: with the connection aborted, the op fails */
 static void test_dead_server(struct conn *c)
 {
@@ -863,6 +1035,8 @@ int main(int argc, char **argv)
 	test_prefilter(&c, back);
 	test_postfilter(&c, skel);
 	test_bad_decisions(&c);
+	test_readdir(&c);
+	test_metadata_reads(&c, fid);
 
 	tl_check_errno("FILTER_CLOSE of the attached id", -filter_close(&c, fid), 0);
 	tl_check_errno("closed id: attached inodes keep their filter",
