@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bpf_filter - FUSE-BPF struct_ops filters (kernel-patches/0009), spoken
- * raw on /dev/fuse by a tiny hand-written server, with the test filter
+ * raw on /dev/fuse by a tiny hand-written server (rawfuse.h, plus the
+ * decision requests here), with the test filter
  * bpf/test_filter.bpf.c:
  *
  *   bpf_filter [SCRATCH_DIR]       (default $TMPDIR or /tmp; needs root)
@@ -30,24 +31,17 @@
  * run on any kernel report these provoke.
  */
 #include <bpf/libbpf.h>
-#include <linux/fuse.h>
-#include "uapi/linux/fuse_bpf.h"
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/ioctl.h>
 #include <dirent.h>
-#include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
-#include <sys/sysmacros.h>
-#include <sys/uio.h>
 
 #include "testlib.h"
+#include "rawfuse.h"
 #include "test_filter.skel.h"
 #include "test_filter_bad.skel.h"
 
-#define NODE_MAX	16
 #define READ_ONLY_TAG	7
 #define META_TAG	9
 
@@ -69,24 +63,13 @@ struct decision {
 	char new_name[256];
 };
 
-/* One mount, served by one thread reading its /dev/fuse fd. */
+/* The raw server (rawfuse.h) and the decision requests it got */
 struct conn {
-	int fd;
-	char mnt[PATH_MAX];
-	pthread_t thread;
-	unsigned int conn_id;
-	pthread_mutex_t lock;
-	pthread_cond_t inited;
-	bool init_done;
-	/* the one name the server answers LOOKUP for, in the root */
-	char script_name[64];
-	struct fuse_bpf_entry_out script_ext;
-	mode_t node_mode[NODE_MAX];
-	uint64_t next_node;
-	atomic_uint ops[64];
+	struct rawfuse rf;
 	/* decision requests by opcode, and malformed ones */
-	atomic_uint pre_ops[64], post_ops[64], bad_decisions;
-	struct decision last;	/* under lock */
+	atomic_uint pre_ops[RAWFUSE_OPCODES], post_ops[RAWFUSE_OPCODES];
+	atomic_uint bad_decisions;
+	struct decision last;	/* under rf.lock */
 	struct decision last_two_names;	/* the last one with a new name */
 };
 
@@ -94,141 +77,7 @@ static char scratch[PATH_MAX];
 
 static unsigned int requests(struct conn *c)
 {
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < 64; i++)
-		if (i != FUSE_INIT && i != FUSE_FORGET &&
-		    i != FUSE_BATCH_FORGET && i != FUSE_INTERRUPT)
-			n += atomic_load(&c->ops[i]);
-	return n;
-}
-
-/* "OP:n ..." of the requests received since @before, for failures */
-static const char *requests_since(struct conn *c, const unsigned int *before)
-{
-	static char buf[256];
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (unsigned int i = 0; i < 64 && len < sizeof(buf) - 16; i++) {
-		unsigned int n = atomic_load(&c->ops[i]) - before[i];
-
-		if (n && i != FUSE_INIT && i != FUSE_FORGET &&
-		    i != FUSE_BATCH_FORGET && i != FUSE_INTERRUPT)
-			len += snprintf(buf + len, sizeof(buf) - len, "%s:%u ",
-					tl_opcode_name(i), n);
-	}
-	return buf;
-}
-
-/* requests() as it was when @ops was taken */
-static unsigned int requests_total(const unsigned int *ops)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < 64; i++)
-		if (i != FUSE_INIT && i != FUSE_FORGET &&
-		    i != FUSE_BATCH_FORGET && i != FUSE_INTERRUPT)
-			n += ops[i];
-	return n;
-}
-
-static void snapshot(struct conn *c, unsigned int *ops)
-{
-	for (unsigned int i = 0; i < 64; i++)
-		ops[i] = atomic_load(&c->ops[i]);
-}
-
-static void reply(struct conn *c, uint64_t unique, int error,
-		  const void *a, size_t alen, const void *b, size_t blen)
-{
-	struct fuse_out_header oh = {
-		.len = sizeof(oh) + (error ? 0 : alen + blen),
-		.error = error,
-		.unique = unique,
-	};
-	struct iovec iov[3] = {
-		{ &oh, sizeof(oh) },
-		{ (void *)a, error ? 0 : alen },
-		{ (void *)b, error ? 0 : blen },
-	};
-
-	if (writev(c->fd, iov, 3) < 0 && errno != ENOENT && errno != EINVAL)
-		fprintf(stderr, "reply write: %s\n", strerror(errno));
-}
-
-static void fill_attr(struct fuse_attr *a, uint64_t ino, mode_t mode)
-{
-	memset(a, 0, sizeof(*a));
-	a->ino = ino;
-	a->mode = mode;
-	a->nlink = S_ISDIR(mode) ? 2 : 1;
-	a->blksize = 4096;
-}
-
-static void serve_init(struct conn *c, struct fuse_in_header *ih,
-		       struct fuse_init_in *in)
-{
-	struct fuse_init_out out = { 0 };
-
-	out.major = FUSE_KERNEL_VERSION;
-	out.minor = in->minor;
-	out.max_readahead = in->max_readahead;
-	out.flags = FUSE_INIT_EXT | FUSE_MAX_PAGES;
-	out.max_write = 128 * 1024;
-	out.max_pages = 32;
-	out.time_gran = 1;
-	out.flags2 = (uint32_t)(FUSE_BPF >> 32);
-	reply(c, ih->unique, 0, &out, sizeof(out), NULL, 0);
-	pthread_mutex_lock(&c->lock);
-	c->init_done = true;
-	pthread_cond_broadcast(&c->inited);
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* LOOKUP reaches us only for names the filter sends with FUSE_BPF_USER */
-static void serve_lookup(struct conn *c, struct fuse_in_header *ih,
-			 const char *name)
-{
-	struct fuse_entry_out eo = { 0 };
-	uint64_t node = 0;
-
-	pthread_mutex_lock(&c->lock);
-	if (ih->nodeid == FUSE_ROOT_ID && !strcmp(name, c->script_name) &&
-	    c->next_node < NODE_MAX) {
-		node = c->next_node++;
-		c->node_mode[node] = S_IFDIR | 0755;
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (!node) {
-		reply(c, ih->unique, -ENOENT, NULL, 0, NULL, 0);
-		return;
-	}
-	eo.nodeid = node;
-	eo.generation = 1;
-	eo.entry_valid = 3600;
-	eo.attr_valid = 3600;
-	fill_attr(&eo.attr, node, S_IFDIR | 0755);
-	reply(c, ih->unique, 0, &eo, sizeof(eo), &c->script_ext,
-	      sizeof(c->script_ext));
-}
-
-static void serve_getattr(struct conn *c, struct fuse_in_header *ih)
-{
-	struct fuse_attr_out out = { 0 };
-	mode_t mode = 0;
-
-	pthread_mutex_lock(&c->lock);
-	if (ih->nodeid < NODE_MAX)
-		mode = c->node_mode[ih->nodeid];
-	pthread_mutex_unlock(&c->lock);
-	if (!mode) {
-		reply(c, ih->unique, -ENOENT, NULL, 0, NULL, 0);
-		return;
-	}
-	fill_attr(&out.attr, ih->nodeid, mode);
-	out.attr_valid = 3600;
-	reply(c, ih->unique, 0, &out, sizeof(out), NULL, 0);
+	return rawfuse_requests(&c->rf);
 }
 
 static bool has_prefix(const char *s, const char *p)
@@ -277,20 +126,20 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 	    !copy_name(d.new_name, sizeof(d.new_name), names + in->name_len,
 		       in->new_name_len)) {
 		atomic_fetch_add(&c->bad_decisions, 1);
-		reply(c, ih->unique, -EPROTO, NULL, 0, NULL, 0);
+		rawfuse_reply(&c->rf, ih->unique, -EPROTO, NULL, 0, NULL, 0);
 		return;
 	}
 	d.in = *in;
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->rf.lock);
 	c->last = d;
 	if (d.new_name[0])
 		c->last_two_names = d;
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->rf.lock);
 	if (op < 64)
 		atomic_fetch_add(pre ? &c->pre_ops[op] : &c->post_ops[op], 1);
 
 	if (pre && has_prefix(d.name, "askbad_payload")) {
-		reply(c, ih->unique, 0, &payload, sizeof(payload), NULL, 0);
+		rawfuse_reply(&c->rf, ih->unique, 0, &payload, sizeof(payload), NULL, 0);
 		return;
 	}
 	if (pre && op == FUSE_GETXATTR)
@@ -301,112 +150,24 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 	else
 		error = has_prefix(d.name, "askpost_hide") ? -ENOENT :
 			has_prefix(d.name, "askpost_missing") ? 0 : in->result;
-	reply(c, ih->unique, error, NULL, 0, NULL, 0);
+	rawfuse_reply(&c->rf, ih->unique, error, NULL, 0, NULL, 0);
 }
 
-static void *serve(void *arg)
+/* rawfuse handler: the decision requests, the rest to rawfuse */
+static bool serve_decisions(struct rawfuse *rf, struct fuse_in_header *ih,
+			    const void *in, size_t len)
 {
-	struct conn *c = arg;
-	size_t cap = 256 * 1024;
-	char *buf = malloc(cap);
-
-	for (;;) {
-		ssize_t n = read(c->fd, buf, cap);
-		struct fuse_in_header *ih = (void *)buf;
-		void *in = buf + sizeof(*ih);
-
-		if (n < 0 && (errno == EINTR || errno == ENOENT || errno == EAGAIN))
-			continue;
-		if (n < (ssize_t)sizeof(*ih))
-			break;	/* ENODEV: unmounted or aborted */
-		if (ih->opcode & (FUSE_PREFILTER | FUSE_POSTFILTER)) {
-			serve_decision(c, ih, in, n - sizeof(*ih));
-			continue;
-		}
-		if (ih->opcode < 64)
-			atomic_fetch_add(&c->ops[ih->opcode], 1);
-		switch (ih->opcode) {
-		case FUSE_INIT:
-			serve_init(c, ih, in);
-			break;
-		case FUSE_LOOKUP:
-			serve_lookup(c, ih, in);
-			break;
-		case FUSE_GETATTR:
-			serve_getattr(c, ih);
-			break;
-		case FUSE_FORGET:
-		case FUSE_BATCH_FORGET:
-		case FUSE_INTERRUPT:
-			break;
-		case FUSE_DESTROY:
-			reply(c, ih->unique, 0, NULL, 0, NULL, 0);
-			break;
-		default:
-			reply(c, ih->unique, -ENOSYS, NULL, 0, NULL, 0);
-			break;
-		}
-	}
-	free(buf);
-	return NULL;
+	if (!(ih->opcode & (FUSE_PREFILTER | FUSE_POSTFILTER)))
+		return false;
+	serve_decision((struct conn *)rf, ih, in, len);
+	return true;
 }
 
 static void conn_mount(struct conn *c)
 {
-	struct timespec deadline;
-	char opts[256];
-	struct stat st;
-
 	memset(c, 0, sizeof(*c));
-	c->next_node = 2;
-	c->node_mode[FUSE_ROOT_ID] = S_IFDIR | 0755;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->inited, NULL);
-	if (snprintf(c->mnt, sizeof(c->mnt), "%s/mnt", scratch) >=
-	    (int)sizeof(c->mnt))
-		tl_die("path too long");
-	if (mkdir(c->mnt, 0755) && errno != EEXIST)
-		tl_die("mkdir %s: %s", c->mnt, strerror(errno));
-	c->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	if (c->fd < 0)
-		tl_die("open /dev/fuse: %s", strerror(errno));
-	snprintf(opts, sizeof(opts),
-		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", c->fd);
-	if (mount("bpf_filter", c->mnt, "fuse.bpf_filter", MS_NOSUID | MS_NODEV,
-		  opts))
-		tl_die("mount %s: %s", c->mnt, strerror(errno));
-	if (pthread_create(&c->thread, NULL, serve, c))
-		tl_die("pthread_create");
-	if (stat(c->mnt, &st) == 0)
-		c->conn_id = minor(st.st_dev);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 30;
-	pthread_mutex_lock(&c->lock);
-	while (!c->init_done)
-		if (pthread_cond_timedwait(&c->inited, &c->lock, &deadline))
-			break;
-	pthread_mutex_unlock(&c->lock);
-	if (!c->init_done)
-		tl_die("no INIT from the kernel within 30 s");
-}
-
-static void conn_unmount(struct conn *c)
-{
-	char abort_path[PATH_MAX];
-	int fd;
-
-	if (umount2(c->mnt, MNT_DETACH))
-		fprintf(stderr, "umount %s: %s\n", c->mnt, strerror(errno));
-	snprintf(abort_path, sizeof(abort_path),
-		 "/sys/fs/fuse/connections/%u/abort", c->conn_id);
-	fd = open(abort_path, O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) < 0)
-			fprintf(stderr, "%s: %s\n", abort_path, strerror(errno));
-		close(fd);
-	}
-	pthread_join(c->thread, NULL);
-	close(c->fd);
+	rawfuse_mount(&c->rf, "bpf_filter", tl_path("%s/mnt", scratch),
+		      "bpf_filter", true, serve_decisions);
 }
 
 /* ---- ioctls, returning -errno on failure ---- */
@@ -417,13 +178,13 @@ static int filter_open(struct conn *c, const char *name, uint32_t flags)
 	int id;
 
 	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
-	id = ioctl(c->fd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &arg);
+	id = ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &arg);
 	return id < 0 ? -errno : id;
 }
 
 static int filter_close(struct conn *c, uint32_t id)
 {
-	return ioctl(c->fd, FUSE_DEV_IOC_BPF_FILTER_CLOSE, &id) ? -errno : 0;
+	return ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_FILTER_CLOSE, &id) ? -errno : 0;
 }
 
 static int root_set(struct conn *c, uint32_t backing_id, uint32_t filter_id)
@@ -432,7 +193,7 @@ static int root_set(struct conn *c, uint32_t backing_id, uint32_t filter_id)
 		.backing_id = backing_id, .filter_id = filter_id,
 	};
 
-	return ioctl(c->fd, FUSE_DEV_IOC_BPF_ROOT_SET, &arg) ? -errno : 0;
+	return ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_ROOT_SET, &arg) ? -errno : 0;
 }
 
 static int backing_open(struct conn *c, const char *path)
@@ -443,7 +204,7 @@ static int backing_open(struct conn *c, const char *path)
 	arg.fd = open(path, O_PATH | O_CLOEXEC);
 	if (arg.fd < 0)
 		return -errno;
-	id = ioctl(c->fd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &arg);
+	id = ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &arg);
 	if (id < 0)
 		id = -errno;
 	close(arg.fd);
@@ -502,9 +263,9 @@ static struct decision last_decision(struct conn *c, bool two_names)
 {
 	struct decision d;
 
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->rf.lock);
 	d = two_names ? c->last_two_names : c->last;
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->rf.lock);
 	return d;
 }
 
@@ -564,17 +325,17 @@ static void test_attach_errors(struct conn *c, int root_id, int fid)
 		       -root_set(c, 0, fid), EINVAL);
 	tl_check_errno("the mount keeps working after the refused attach",
 		       -root_set(c, root_id, 0) ?:
-		       stat_err(tl_path("%s/file", c->mnt)), 0);
+		       stat_err(tl_path("%s/file", c->rf.mnt)), 0);
 }
 
 static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
 			   const char *back)
 {
-	const char *m = c->mnt;
+	const char *m = c->rf.mnt;
 	struct test_last l;
-	unsigned int req0 = requests(c), ops0[64];
+	unsigned int req0 = requests(c), ops0[RAWFUSE_OPCODES];
 
-	snapshot(c, ops0);
+	rawfuse_snapshot(&c->rf, ops0);
 
 	tl_check_errno("read-only: read a file",
 		       read_err(tl_path("%s/user_ro/data", m)), 0);
@@ -609,7 +370,7 @@ static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
 		 stat_err(tl_path("%s/user_ro/new", back)) == ENOENT, "changed");
 	tl_check("read-only: no request reached the server",
 		 requests(c) == req0, "%u requests: %s", requests(c) - req0,
-		 requests_since(c, ops0));
+		 rawfuse_requests_since(&c->rf, ops0));
 	tl_check_errno("outside the read-only subtree, writes work",
 		       open_err(tl_path("%s/newfile", m), O_CREAT | O_WRONLY), 0);
 }
@@ -617,11 +378,11 @@ static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
 /* PREFILTER requests: the server allows or refuses, the kernel runs */
 static void test_prefilter(struct conn *c, const char *back)
 {
-	const char *m = c->mnt;
-	unsigned int ops0[64], pre0 = atomic_load(&c->pre_ops[FUSE_LOOKUP]);
+	const char *m = c->rf.mnt;
+	unsigned int ops0[RAWFUSE_OPCODES], pre0 = atomic_load(&c->pre_ops[FUSE_LOOKUP]);
 	struct decision d;
 
-	snapshot(c, ops0);
+	rawfuse_snapshot(&c->rf, ops0);
 	tl_check_errno("PREFILTER allows: ask_ok found",
 		       stat_err(tl_path("%s/ask_ok", m)), 0);
 	d = last_decision(c, false);
@@ -667,7 +428,7 @@ static void test_prefilter(struct conn *c, const char *back)
 	tl_check_errno("ask_to exists in the backing",
 		       stat_err(tl_path("%s/ask_to", back)), 0);
 	tl_check("no plain request reached the server", requests(c) ==
-		 requests_total(ops0), "%s", requests_since(c, ops0));
+		 rawfuse_requests_at(ops0), "%s", rawfuse_requests_since(&c->rf, ops0));
 
 	tl_check_errno("PREFILTER as uid 1000: allowed",
 		       tl_as_user(&TL_USER_A, stat_fn,
@@ -687,11 +448,11 @@ static void test_prefilter(struct conn *c, const char *back)
 /* POSTFILTER requests: the server sees the backing result, changes it */
 static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 {
-	const char *m = c->mnt;
-	unsigned int ops0[64], post0 = atomic_load(&c->post_ops[FUSE_LOOKUP]);
+	const char *m = c->rf.mnt;
+	unsigned int ops0[RAWFUSE_OPCODES], post0 = atomic_load(&c->post_ops[FUSE_LOOKUP]);
 	struct decision d;
 
-	snapshot(c, ops0);
+	rawfuse_snapshot(&c->rf, ops0);
 	tl_check_errno("POSTFILTER keeps the result: askpost_keep found",
 		       stat_err(tl_path("%s/askpost_keep", m)), 0);
 	d = last_decision(c, false);
@@ -723,7 +484,7 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 		 d.in.result == -ENOENT && !strcmp(d.name, "askpost_missing"),
 		 "result %d name '%s'", d.in.result, d.name);
 	tl_check("no plain request reached the server", requests(c) ==
-		 requests_total(ops0), "%s", requests_since(c, ops0));
+		 rawfuse_requests_at(ops0), "%s", rawfuse_requests_since(&c->rf, ops0));
 	tl_check("the post-filter ran", calls_of(skel, FUSE_LOOKUP) > 0,
 		 "no LOOKUP call");
 }
@@ -731,7 +492,7 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 /* Garbage replies to decision requests give EIO, nothing else */
 static void test_bad_decisions(struct conn *c)
 {
-	const char *m = c->mnt;
+	const char *m = c->rf.mnt;
 
 	tl_check_errno("decision reply with a payload: EIO",
 		       stat_err(tl_path("%s/askbad_payload", m)), EIO);
@@ -747,19 +508,25 @@ static void test_bad_decisions(struct conn *c)
 /* Reads of metadata in a subtree with tag 9 (bpf/test_filter.bpf.c) */
 static void test_metadata_reads(struct conn *c, int fid)
 {
-	const char *m = c->mnt, *f = tl_path("%s/user_meta/f", m);
-	unsigned int ops0[64];
+	const char *m = c->rf.mnt, *f = tl_path("%s/user_meta/f", m);
+	unsigned int ops0[RAWFUSE_OPCODES];
 	struct statx stx;
 	struct statfs sfs;
 	struct decision d;
 	char buf[256];
 
-	c->script_ext.filter_id = fid;
-	c->script_ext.tag = META_TAG;
-	snprintf(c->script_name, sizeof(c->script_name), "user_meta");
+	struct fuse_bpf_entry_out ext = {
+		.backing_action = FUSE_BPF_BACKING_INHERIT,
+		.filter_action = FUSE_BPF_FILTER_SET,
+		.filter_id = fid,
+		.flags = FUSE_BPF_ENTRY_TAG,
+		.tag = META_TAG,
+	};
+
+	rawfuse_script(&c->rf, "user_meta", S_IFDIR | 0755, &ext, sizeof(ext));
 	tl_check_errno("tag 9: stat of the subtree's root: EPERM (GETATTR)",
 		       stat_err(tl_path("%s/user_meta", m)), EPERM);
-	snapshot(c, ops0);
+	rawfuse_snapshot(&c->rf, ops0);
 	tl_check_errno("tag 9: stat: EPERM", stat_err(f), EPERM);
 	tl_check_errno("tag 9: statx: EPERM",
 		       statx(AT_FDCWD, f, 0, STATX_BASIC_STATS, &stx) ?
@@ -791,8 +558,8 @@ static void test_metadata_reads(struct conn *c, int fid)
 	tl_check_errno("tag 9: statfs: ENOSTR (STATFS)",
 		       statfs(f, &sfs) ? errno : 0, ENOSTR);
 	tl_check("tag 9: no plain request reached the server",
-		 requests(c) == requests_total(ops0), "%s",
-		 requests_since(c, ops0));
+		 requests(c) == rawfuse_requests_at(ops0), "%s",
+		 rawfuse_requests_since(&c->rf, ops0));
 
 	f = tl_path("%s/file", m);
 	tl_check_errno("outside: stat works", stat_err(f), 0);
@@ -864,12 +631,12 @@ static bool names_have(const char *names, const char *name)
 /* In-kernel READDIR with the per-entry filter */
 static void test_readdir(struct conn *c)
 {
-	const char *m = c->mnt;
-	unsigned int ops0[64], pre0 = atomic_load(&c->pre_ops[FUSE_READDIR]);
+	const char *m = c->rf.mnt;
+	unsigned int ops0[RAWFUSE_OPCODES], pre0 = atomic_load(&c->pre_ops[FUSE_READDIR]);
 	char names[4096];
 	int err;
 
-	snapshot(c, ops0);
+	rawfuse_snapshot(&c->rf, ops0);
 	tl_check("readdir of the root lists file and ask_ok",
 		 listed(m, "file") == 1 && listed(m, "ask_ok") == 1 &&
 		 listed(m, ".") == 1 && listed(m, "..") == 1, "missing");
@@ -895,33 +662,25 @@ static void test_readdir(struct conn *c)
 	tl_check_errno("sub/hidden_b still found by lookup",
 		       stat_err(tl_path("%s/sub/hidden_b", m)), 0);
 	tl_check("listings sent the server no plain request",
-		 requests(c) == requests_total(ops0), "%s",
-		 requests_since(c, ops0));
+		 requests(c) == rawfuse_requests_at(ops0), "%s",
+		 rawfuse_requests_since(&c->rf, ops0));
 }
 
 /* Decisions fail closed: with the connection aborted, the op fails */
 static void test_dead_server(struct conn *c)
 {
-	char abort_path[PATH_MAX];
-	int fd;
+	int err = rawfuse_abort(&c->rf);
 
-	snprintf(abort_path, sizeof(abort_path),
-		 "/sys/fs/fuse/connections/%u/abort", c->conn_id);
-	fd = open(abort_path, O_WRONLY);
-	if (fd < 0 || write(fd, "1", 1) != 1) {
-		tl_fail("abort the connection", "%s: %s", abort_path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (err) {
+		tl_fail("abort the connection", "%s", strerror(-err));
 		return;
 	}
-	close(fd);
 	tl_check_errno("aborted connection: a decision fails (ENOTCONN)",
-		       stat_err(tl_path("%s/ask_ok", c->mnt)), ENOTCONN);
+		       stat_err(tl_path("%s/ask_ok", c->rf.mnt)), ENOTCONN);
 	tl_check_errno("aborted connection: a new name needing a decision fails",
-		       stat_err(tl_path("%s/ask_other", c->mnt)), ENOTCONN);
+		       stat_err(tl_path("%s/ask_other", c->rf.mnt)), ENOTCONN);
 	tl_check_errno("aborted connection: ops without decision still work",
-		       stat_err(tl_path("%s/file", c->mnt)), 0);
+		       stat_err(tl_path("%s/file", c->rf.mnt)), 0);
 }
 
 int main(int argc, char **argv)
@@ -957,7 +716,7 @@ int main(int argc, char **argv)
 		tl_die("the test filter does not attach: %s", strerror(errno));
 
 	conn_mount(&c);
-	m = c.mnt;
+	m = c.rf.mnt;
 	root_id = backing_open(&c, back);
 	if (root_id <= 0)
 		tl_die("backing open: %s", strerror(-root_id));
@@ -984,11 +743,11 @@ int main(int argc, char **argv)
 	ext.filter_id = 999;
 	ext.flags = FUSE_BPF_ENTRY_TAG;
 	ext.tag = READ_ONLY_TAG;
-	snprintf(c.script_name, sizeof(c.script_name), "user_ro");
-	c.script_ext = ext;
+	rawfuse_script(&c.rf, "user_ro", S_IFDIR | 0755, &ext, sizeof(ext));
 	tl_check_errno("LOOKUP reply naming an unknown filter id: EIO",
 		       stat_err(tl_path("%s/user_ro", m)), EIO);
-	c.script_ext.filter_id = fid;
+	ext.filter_id = fid;
+	rawfuse_script(&c.rf, "user_ro", S_IFDIR | 0755, &ext, sizeof(ext));
 
 	req0 = requests(&c);
 	n0 = calls_of(skel, FUSE_LOOKUP);
@@ -1022,12 +781,12 @@ int main(int argc, char **argv)
 	tl_check_errno("post_hide exists in the backing",
 		       stat_err(tl_path("%s/post_hide", back)), 0);
 
-	req0 = atomic_load(&c.ops[FUSE_LOOKUP]);
+	req0 = atomic_load(&c.rf.ops[FUSE_LOOKUP]);
 	tl_check_errno("FUSE_BPF_USER on a server inode: the server answers",
 		       stat_err(tl_path("%s/user_ro", m)), 0);
 	tl_check("the server got the LOOKUP",
-		 atomic_load(&c.ops[FUSE_LOOKUP]) == req0 + 1, "%u LOOKUPs",
-		 atomic_load(&c.ops[FUSE_LOOKUP]) - req0);
+		 atomic_load(&c.rf.ops[FUSE_LOOKUP]) == req0 + 1, "%u LOOKUPs",
+		 atomic_load(&c.rf.ops[FUSE_LOOKUP]) - req0);
 	tl_check_errno("FUSE_BPF_USER on a kernel inode: EIO",
 		       stat_err(tl_path("%s/sub/user_x", m)), EIO);
 
@@ -1049,7 +808,7 @@ int main(int argc, char **argv)
 		       -filter_open(&c, "fusebpf_test", 0), ENOENT);
 
 	test_dead_server(&c);
-	conn_unmount(&c);
+	rawfuse_unmount(&c.rf);
 	test_filter_bpf__destroy(skel);
 	tl_rm_rf(scratch);
 	return tl_done();
