@@ -13,13 +13,20 @@
  * The tag the kernel passes is the inode's (for ops on names: the
  * directory's) FUSEBPF_TAG(class, owner slot), set by the daemon at
  * lookup; children resolved in the kernel inherit it. Decisions:
- *  - hidden names: -ENOENT on LOOKUP, -EACCES on ops creating them;
+ *  - hidden names: -ENOENT on LOOKUP and READDIR entries, -EACCES on ops
+ *    creating them;
  *    owner-only, read-only: -ENOENT / -EROFS;
  *  - served classes: FUSE_BPF_USER, the daemon serves the op;
  *  - directories the daemon lists itself (FUSEBPF_KTAG_LIST_BY_DAEMON:
- *    policy paths go on below them): OPENDIR and changes to their
- *    entries go to the daemon (FUSE_BPF_USER), which decides as in the
- *    other modes;
+ *    policy paths go on below them): OPENDIR goes to the daemon
+ *    (FUSE_BPF_USER), which filters the listing; changes to their entries
+ *    are judged by the daemon (FUSE_BPF_USER_FILTER: a decision request,
+ *    the same decision as in the other modes) and, if allowed, run on
+ *    the backing in the kernel;
+ *  - READDIR entries (the kernel asks per entry of directories it lists
+ *    itself): hidden names are left out (-ENOENT); reads of metadata
+ *    (GETATTR, ACCESS, READLINK, GETXATTR, LISTXATTR, STATFS) are
+ *    decided like every op, by the rule of the inode's class;
  *  - everything else: FUSE_BPF_BACKING, served in the kernel.
  * Every decision is counted in filter_counts per opcode; audit classes
  * write events to audit_events like the daemon does.
@@ -32,10 +39,9 @@
 #include "fusebpf/policy.h"
 #include "fusebpf/policy_maps.bpf.h"
 
-#define FUSE_BPF_BACKING	0
-#define FUSE_BPF_USER		1
 #define O_ACCMODE		00000003
 #define O_TRUNC			00001000
+#define MAY_WRITE		0x00000002
 #define ENOENT			2
 #define EACCES			13
 
@@ -63,7 +69,8 @@ static int count(__u32 opcode, int verdict)
 	if (c) {
 		if (verdict < 0)
 			__sync_fetch_and_add(&c->denied, 1);
-		else if (verdict == FUSE_BPF_USER)
+		else if (verdict == FUSE_BPF_USER ||
+			 verdict == FUSE_BPF_USER_FILTER)
 			__sync_fetch_and_add(&c->daemon, 1);
 		else
 			__sync_fetch_and_add(&c->kernel, 1);
@@ -76,6 +83,8 @@ static int is_mutating(__u32 opcode, __u32 flags)
 	switch (opcode) {
 	case FUSE_OPEN:
 		return (flags & O_ACCMODE) != 0 || (flags & O_TRUNC);
+	case FUSE_ACCESS:	/* every permission check, flags: MAY_* */
+		return (flags & MAY_WRITE) != 0;
 	case FUSE_SETATTR:
 	case FUSE_SYMLINK:
 	case FUSE_MKNOD:
@@ -141,6 +150,20 @@ static int name_hidden(struct fuse_bpf_args *args, __u32 which, __u32 cls,
 	return h && !(bits & h->hide_exempt);
 }
 
+/*
+ * RENAME2 asks the filter of the moved inode too, with its name only:
+ * that check is on the inode's own tag, decided here.
+ */
+static int has_new_name(struct fuse_bpf_args *args)
+{
+	struct fusebpf_name_key *key;
+	__u32 zero = 0;
+
+	key = bpf_map_lookup_elem(&name_scratch, &zero);
+	return key && bpf_fuse_get_name(args, 1, key->name,
+					sizeof(key->name)) >= 0;
+}
+
 static void audit(struct fuse_bpf_args *args, __u32 tag, int err)
 {
 	audit_submit(args->nodeid, args->opcode, args->uid, args->pid, tag,
@@ -156,6 +179,7 @@ int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
 	__u32 cls = FUSEBPF_TAG_CLASS(tag), slot, bits = 0, owner;
 	struct fusebpf_rule *rule, r = {};
 	int err = 0, creates, names = name_op(opcode, &creates);
+	int entry = opcode == FUSE_READDIR || opcode == FUSE_READDIRPLUS;
 	__u32 *v;
 
 	v = bpf_map_lookup_elem(&uid_classes, &uid);
@@ -175,11 +199,18 @@ int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
 					    FUSEBPF_ACCESS_WRITE :
 					    FUSEBPF_ACCESS_SEE);
 	}
-	if (!err && opcode == FUSE_LOOKUP && name_hidden(args, 0, cls, bits))
+	if (!err && (opcode == FUSE_LOOKUP || entry) &&
+	    name_hidden(args, 0, cls, bits))
 		err = ENOENT;
 	if (!err && creates >= 0 && name_hidden(args, creates, cls, bits))
 		err = EACCES;
-	if (rule && (r.flags & FUSEBPF_RULE_AUDIT))
+	/*
+	 * One event per operation: not per listed entry, nor per permission
+	 * check that lets the op go on (the daemon, under
+	 * default_permissions, never sees those); a refused one ends the op
+	 */
+	if (rule && (r.flags & FUSEBPF_RULE_AUDIT) && !entry &&
+	    (err || args->opcode != FUSE_ACCESS))
 		audit(args, tag, err);
 	if (err)
 		return count(opcode, -err);
@@ -187,11 +218,14 @@ int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
 	/*
 	 * The daemon lists these directories (some entries are hidden from
 	 * some callers) and decides on their entries, which may start other
-	 * classes: it judges changes to them too, as in the other modes.
+	 * classes and whose owners only it knows: it judges changes to them
+	 * too, as in the other modes, and the kernel performs them.
 	 */
-	if ((ktag & FUSEBPF_KTAG_LIST_BY_DAEMON) &&
-	    (opcode == FUSE_OPENDIR || names))
+	if ((ktag & FUSEBPF_KTAG_LIST_BY_DAEMON) && opcode == FUSE_OPENDIR)
 		return count(opcode, FUSE_BPF_USER);
+	if ((ktag & FUSEBPF_KTAG_LIST_BY_DAEMON) && names &&
+	    !(opcode == FUSE_RENAME2 && !has_new_name(args)))
+		return count(opcode, FUSE_BPF_USER_FILTER);
 	if (rule && (r.flags & FUSEBPF_RULE_SERVED))
 		return count(opcode, FUSE_BPF_USER);
 	return count(opcode, FUSE_BPF_BACKING);

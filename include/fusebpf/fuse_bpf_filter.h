@@ -37,6 +37,12 @@ struct fuse_bpf_ops {
 /* Copies a name argument (0: entry name, 1: RENAME's new name) */
 extern int bpf_fuse_get_name(struct fuse_bpf_args *args, __u32 which,
 			     char *buf, __u32 buf__sz) __ksym;
+
+/* Filter results (include/uapi/linux/fuse_bpf.h, not in vmlinux.h) */
+#define FUSE_BPF_BACKING	0	/* run on the backing inode */
+#define FUSE_BPF_USER		1	/* the server performs the op */
+#define FUSE_BPF_POST		2	/* backing, then post-filter */
+#define FUSE_BPF_USER_FILTER	3	/* the server judges, the kernel runs it */
 #endif /* __bpf__ */
 
 /* The struct_ops name the policy filter registers (FUSE_BPF_FILTER_NAME_MAX) */
@@ -45,7 +51,9 @@ extern int bpf_fuse_get_name(struct fuse_bpf_args *args, __u32 which,
 /*
  * Kernel tag bit: the daemon lists this directory itself (some entries are
  * hidden from some callers), so the filter sends its OPENDIR to the
- * daemon. Owner slots stay below it (FUSEBPF_FILTER_MAX_SLOT).
+ * daemon, and asks the daemon to judge changes to its entries (decision
+ * requests, FUSE_BPF_USER_FILTER). Owner slots stay below it
+ * (FUSEBPF_FILTER_MAX_SLOT).
  */
 #define FUSEBPF_KTAG_LIST_BY_DAEMON	(1u << 31)
 #define FUSEBPF_FILTER_MAX_SLOT		((1u << 23) - 1)
@@ -54,7 +62,7 @@ extern int bpf_fuse_get_name(struct fuse_bpf_args *args, __u32 which,
 #define FUSEBPF_FILTER_OPCODES		64
 struct fusebpf_filter_count {
 	__u64 kernel;		/* allowed, run on the backing in the kernel */
-	__u64 daemon;		/* sent to the daemon */
+	__u64 daemon;		/* sent to the daemon: performed or judged there */
 	__u64 denied;		/* refused by the filter */
 };
 

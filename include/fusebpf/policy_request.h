@@ -19,20 +19,6 @@
 
 #include "uapi/linux/fuse_bpf.h"
 
-/* TEMPORARY until the uapi header has the decision requests */
-#ifndef FUSE_BPF_USER_FILTER
-#define FUSE_BPF_USER_FILTER		3
-#define FUSE_PREFILTER			0x10000
-#define FUSE_POSTFILTER			0x20000
-struct fuse_bpf_filter_in {
-	__u32	tag;
-	__u32	flags;
-	__s32	result;
-	__u16	name_len;
-	__u16	new_name_len;
-};
-#endif
-
 /* Node ids of inodes resolved in the kernel, unknown to the daemon */
 #define FUSEBPF_KERNEL_NODEID	(1ULL << 63)
 

@@ -16,10 +16,17 @@
  *   - a read-only subtree gives EROFS on every mutating op, reads work
  *     (and in mode passthrough they send no READ to the daemon);
  *   - a hidden name is invisible to every uid its rule covers;
+ *   - an open file of one app passed to another: its metadata reads fail
+ *     (ENOENT) as the lookup would;
  *   - `bpftool map update` on the pinned rules map flips a decision on the
  *     very next op, and back;
  *   - decisions taken by the daemon: denied counters, a served subtree
  *     whose reads reach the daemon, audit events in the ring buffer;
+ *     changes to entries of directories the daemon lists are judged by
+ *     the daemon (mode bpf: decision requests, FUSE_PREFILTER, and the
+ *     kernel performs what the daemon allowed: no plain request);
+ *   - hidden names are not listed in any kind of directory (listed by the
+ *     daemon, or in mode bpf by the kernel, one and two levels below);
  *   - bad policy files: file:line errors from `fusebpfctl policy check`,
  *     `policy load` and `fusebpfd -o policy=`, the running policy stays,
  *     nothing is mounted; a good `policy load` applies to cached inodes.
@@ -99,6 +106,11 @@ static void build_tree(void)
 	make("Music/song.mp3", 0644, 0, "la la la\n");
 	make("Download", 01777, 0, NULL);
 	make("Download/free.txt", 0666, 10001, "free\n");
+	/* no policy path below Download/: mode bpf lists these in the kernel */
+	make("Download/sub", 0777, 10001, NULL);
+	make("Download/sub/.transforms", 0755, 1023, NULL);
+	make("Download/sub/deep", 0777, 10001, NULL);
+	make("Download/sub/deep/.transforms", 0644, 1023, "t\n");
 }
 
 /* ---- one operation as some uid ---- */
@@ -108,7 +120,10 @@ enum op {
 	OP_CREATE, OP_MKDIR, OP_RMDIR, OP_UNLINK, OP_RENAME, OP_LINK,
 	OP_SYMLINK, OP_MKFIFO, OP_TRUNCATE, OP_CHMOD, OP_CHOWN, OP_UTIMES,
 	OP_SETXATTR, OP_REMOVEXATTR, OP_WRITE_FILE,
+	OP_FSTAT_FD, OP_FLISTXATTR_FD,	/* on passed_fd, opened by root */
 };
+
+static int passed_fd = -1;
 
 struct op_arg {
 	enum op op;
@@ -197,6 +212,15 @@ static int do_op(void *p)
 		return TL_ERR(setxattr(a, "user.policy", "1", 1, 0));
 	case OP_REMOVEXATTR:
 		return TL_ERR(removexattr(a, "user.policy"));
+	case OP_FSTAT_FD: {
+		struct statx stx;
+
+		/* FORCE_SYNC: ask, whatever attributes FUSE has cached */
+		return TL_ERR(statx(passed_fd, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC,
+				    STATX_BASIC_STATS, &stx));
+	}
+	case OP_FLISTXATTR_FD:
+		return flistxattr(passed_fd, buf, sizeof(buf)) < 0 ? errno : 0;
 	}
 	return EINVAL;
 }
@@ -335,6 +359,25 @@ static uint64_t denied_count(unsigned int opcode)
 	return n;
 }
 
+/* What the daemon got for one opcode: requests, decision requests, refusals */
+struct op_stats {
+	uint64_t requests, judged, denied;
+};
+
+static struct op_stats op_stats(unsigned int opcode)
+{
+	struct fusebpf_instance inst;
+	struct op_stats s;
+
+	if (fusebpf_instance_open(mnt, &inst))
+		tl_die("no fusebpfd instance for %s", mnt);
+	s.requests = fusebpf_stats_load(&inst.stats->requests[opcode]);
+	s.judged = fusebpf_stats_load(&inst.stats->prefilter[opcode]);
+	s.denied = fusebpf_stats_load(&inst.stats->denied[opcode]);
+	fusebpf_instance_close(&inst);
+	return s;
+}
+
 static uint64_t generation(void)
 {
 	struct fusebpf_policy_meta m;
@@ -434,6 +477,25 @@ static void test_cached_dentry(void)
 	close(go[1]);
 }
 
+/*
+ * An open file of app1 in app2's hands (inherited here; SCM_RIGHTS works
+ * alike): no lookup is involved, the reads of its metadata are judged
+ * themselves (mode bpf: the kernel filters GETATTR and LISTXATTR).
+ */
+static void test_passed_fd(void)
+{
+	passed_fd = open(in_mnt(APP1_DIR "/files/notes.txt"), O_RDONLY);
+	if (passed_fd < 0)
+		tl_die("open %s: %s", APP1_DIR "/files/notes.txt", strerror(errno));
+	expect(&APP1, "app1's open file: owner's fstat", OP_FSTAT_FD, "", NULL, 0);
+	expect(&APP1, "app1's open file: owner's flistxattr", OP_FLISTXATTR_FD, "", NULL, 0);
+	expect(&APP2, "app1's open file in app2's hands: fstat ENOENT", OP_FSTAT_FD, "", NULL, ENOENT);
+	expect(&APP2, "app1's open file in app2's hands: flistxattr ENOENT", OP_FLISTXATTR_FD, "", NULL, ENOENT);
+	expect(&MEDIA, "app1's open file: privileged fstat", OP_FSTAT_FD, "", NULL, 0);
+	close(passed_fd);
+	passed_fd = -1;
+}
+
 static void test_read_only(void)
 {
 	static const struct tl_user *const who[] = { &APP1, &ROOT };
@@ -495,6 +557,13 @@ static void test_hidden(void)
 	expect(&MEDIA, "hidden name, exempt uid: sees it", OP_STAT, "DCIM/.transforms/t.bin", NULL, 0);
 	expect(&MEDIA, "hidden name, exempt uid: listed", OP_LISTED, "DCIM", ".transforms", 0);
 	expect(&APP1, "hidden name: still ENOENT after media cached it", OP_STAT, "DCIM/.transforms", NULL, ENOENT);
+	/* directories without policy paths below: in mode bpf the kernel lists them */
+	expect(&APP1, "hidden name: not listed in Download/sub", OP_LISTED, "Download/sub", ".transforms", ENOENT);
+	expect(&APP1, "hidden name: not listed in Download/sub/deep", OP_LISTED, "Download/sub/deep", ".transforms", ENOENT);
+	expect(&APP1, "hidden name: other entries listed", OP_LISTED, "Download/sub", "deep", 0);
+	expect(&APP2, "hidden name: lookup ENOENT in Download/sub/deep", OP_STAT, "Download/sub/deep/.transforms", NULL, ENOENT);
+	expect(&MEDIA, "hidden name, exempt uid: listed in Download/sub", OP_LISTED, "Download/sub", ".transforms", 0);
+	expect(&MEDIA, "hidden name, exempt uid: listed in Download/sub/deep", OP_LISTED, "Download/sub/deep", ".transforms", 0);
 	expect(&ROOT, "hidden path (no exemption): root ENOENT", OP_STAT, "Android/secret", NULL, ENOENT);
 	expect(&ROOT, "hidden path: not listed", OP_LISTED, "Android", "secret", ENOENT);
 	expect(&APP1, "hidden path: app1 ENOENT", OP_READ, "Android/secret/key", NULL, ENOENT);
@@ -588,6 +657,55 @@ static void test_daemon_decisions(void)
 	tl_check("audit: the denied op flagged", audit_seen_denied > 0, "missing");
 	ring_buffer__free(rb);
 	close(fd);
+}
+
+/*
+ * Changes to entries of a directory the daemon lists (Android/data,
+ * Android/data/<pkg>): the daemon judges them, with the same results in
+ * every mode. Modes passthrough/userspace: it gets the plain request and
+ * performs it. Mode bpf: it gets a decision request and the kernel runs
+ * what it allowed on the backing.
+ */
+static void test_daemon_judges(void)
+{
+	static const unsigned int ops[] = { FUSE_MKDIR, FUSE_CREATE, FUSE_UNLINK };
+	static const unsigned int want[] = { 2, 1, 1 };
+	struct op_stats before[3], after[3];
+	const char *mine = "Android/data/com.app1.judged";
+	struct stat st;
+
+	for (int i = 0; i < 3; i++)
+		before[i] = op_stats(ops[i]);
+	expect(&APP2, "judged: mkdir over another app's dir EACCES", OP_MKDIR, APP1_DIR, NULL, EACCES);
+	expect(&APP1, "judged: owner's mkdir in Android/data", OP_MKDIR, mine, NULL, 0);
+	expect(&APP1, "judged: owner's create in its dir", OP_CREATE, APP1_DIR "/judged.txt", NULL, 0);
+	expect(&APP1, "judged: owner's unlink in its dir", OP_UNLINK, APP1_DIR "/judged.txt", NULL, 0);
+	for (int i = 0; i < 3; i++)
+		after[i] = op_stats(ops[i]);
+	tl_check("judged: the new dir is app1's in the backing",
+		 lstat(tl_path("%s/%s", back, mine), &st) == 0 && st.st_uid == 10001,
+		 "uid %u", (unsigned int)st.st_uid);
+	expect(&APP2, "judged: app2 cannot see it", OP_STAT, mine, NULL, ENOENT);
+	tl_check("judged: the refusal counted (denied MKDIR)",
+		 after[0].denied - before[0].denied == 1, "%" PRIu64,
+		 after[0].denied - before[0].denied);
+	for (int i = 0; i < 3; i++) {
+		const char *op = tl_opcode_name(ops[i]);
+		uint64_t req = after[i].requests - before[i].requests;
+		uint64_t judged = after[i].judged - before[i].judged;
+
+		if (mode == FUSEBPF_MODE_BPF) {
+			tl_check(tl_path("judged: no plain %s request (mode bpf)", op), req == 0,
+				 "%" PRIu64 " %s requests", req, op);
+			tl_check(tl_path("judged: %u %s decision request(s) (mode bpf)", want[i], op),
+				 judged == want[i], "%" PRIu64, judged);
+		} else {
+			tl_check(tl_path("judged: the daemon performed %u %s", want[i], op),
+				 req == want[i] && judged == 0,
+				 "%" PRIu64 " requests, %" PRIu64 " decision requests", req, judged);
+		}
+	}
+	expect(&APP1, "judged: owner removes its dir", OP_RMDIR, mine, NULL, 0);
 }
 
 static const char *write_policy(const char *name, const char *text)
@@ -694,10 +812,12 @@ int main(int argc, char **argv)
 
 	test_owner_only();
 	test_cached_dentry();
+	test_passed_fd();
 	test_read_only();
 	test_hidden();
 	test_bpftool_flip();
 	test_daemon_decisions();
+	test_daemon_judges();
 	test_policy_files();
 	return tl_done();
 }
