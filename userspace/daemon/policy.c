@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Policy enforcement in modes passthrough and userspace, from the maps of
- * bpf/policy.bpf.c (layouts and tag scheme in include/fusebpf/policy.h).
+ * bpf/policy.bpf.c (layouts and tag scheme in include/fusebpf/policy.h);
+ * in mode bpf, the same decisions for the kernel filter's decision
+ * requests (policy_decide_request, answered by raw_io.c): on the node's
+ * path when the daemon knows the node, else from the kernel tag.
  *
  * Every decision reads the maps again: rules and meta are mmap-ed arrays
  * (no syscall), uid_classes/paths/hidden_names are hash lookups. So a
