@@ -104,19 +104,20 @@ check "walk under fusebpfctl trace: every step as expected" test $? = 0
 check "stats --json is valid JSON" quiet jq -e . "$W/s1.json"
 check "JSON names the mode" test "$(jq -r .mode "$W/s1.json")" = "$MODE"
 
-# Table rows (opcode and five columns) == JSON ops, in the same order.
-awk '/^OPCODE/ { t = 1; next } t && /^total/ { exit } t && NF == 6 { print }' \
+# Table rows (opcode and six columns) == JSON ops, in the same order.
+awk '/^OPCODE/ { t = 1; next } t && /^total/ { exit } t && NF == 7 { print }' \
 	"$W/s1.txt" > "$W/table.rows"
 jq -r '.ops | to_entries[] | [.key, (.value.kernel // "-"),
 	(.value.filter_to_daemon // "-"), (.value.filter_denied // "-"),
-	.value.daemon_received, .value.daemon_denied] | map(tostring) | join(" ")' \
+	.value.daemon_received, .value.daemon_judged, .value.daemon_denied]
+	| map(tostring) | join(" ")' \
 	"$W/s1.json" > "$W/json.rows"
+# (files, not <(...): the VM has no /dev/fd)
+awk '{ $1 = $1; print }' "$W/table.rows" > "$W/table.norm"
 check "table has rows" test -s "$W/table.rows"
-check "table rows == JSON ops" \
-	cmp -s <(awk '{ $1 = $1; print }' "$W/table.rows") "$W/json.rows"
-[ -s "$W/table.rows" ] && ! cmp -s <(awk '{ $1 = $1; print }' "$W/table.rows") "$W/json.rows" &&
-	diff <(awk '{ $1 = $1; print }' "$W/table.rows") "$W/json.rows" | sed 's/^/  | /'
-check "no all-zero row" awk '{ z = 1; for (i = 2; i <= 6; i++) if ($i != "0" && $i != "-") z = 0 } z { exit 1 }' \
+check "table rows == JSON ops" cmp -s "$W/table.norm" "$W/json.rows"
+cmp -s "$W/table.norm" "$W/json.rows" || diff "$W/table.norm" "$W/json.rows" | sed 's/^/  | /'
+check "no all-zero row" awk '{ z = 1; for (i = 2; i <= 7; i++) if ($i != "0" && $i != "-") z = 0 } z { exit 1 }' \
 	"$W/table.rows"
 
 # delta OPCODE FIELD: change of .ops[OPCODE].FIELD over the walk
@@ -126,14 +127,21 @@ delta() {
 }
 
 # What the kernel sent (tracepoints) is what the daemon received, per
-# opcode; FORGET and INTERRUPT bypass the tracepoint.
+# opcode; FORGET and INTERRUPT bypass the tracepoint; decision requests
+# count as OTHER there and as 'judged' for the daemon.
 jq -r '.requests | to_entries[] | "\(.key) \(.value.sent)"' "$W/trace.json" > "$W/sent"
 mismatch=
 for op in $(jq -r --slurpfile a "$W/s0.json" \
 	'[(.ops | keys[]), ($a[0].ops | keys[])] | unique[]' "$W/s1.json") $(cut -d' ' -f1 "$W/sent"); do
 	case $op in FORGET|BATCH_FORGET|INTERRUPT) continue ;; esac
 	sent=$(awk -v op="$op" '$1 == op { print $2 }' "$W/sent")
-	got=$(delta "$op" daemon_received)
+	if [ "$op" = OTHER ]; then
+		# decision requests (opcode | FUSE_PREFILTER/POSTFILTER): judged
+		got=$(jq -n --slurpfile a "$W/s0.json" --slurpfile b "$W/s1.json" \
+			'([$b[0].ops[].daemon_judged] | add // 0) - ([$a[0].ops[].daemon_judged] | add // 0)')
+	else
+		got=$(delta "$op" daemon_received)
+	fi
 	[ "${sent:-0}" = "$got" ] || mismatch+=" $op(kernel sent ${sent:-0}, daemon received $got)"
 done
 check "daemon received == kernel sent (trace), per opcode${mismatch:+:$mismatch}" test -z "$mismatch"
@@ -153,7 +161,8 @@ if [ "$MODE" = bpf ]; then
 	check "mode bpf: read-only write denied in the kernel (OPEN $n)" test "$n" -ge 1
 	short=
 	for op in $(jq -r '.ops | keys[]' "$W/s1.json"); do
-		[ "$(delta "$op" filter_to_daemon)" -le "$(delta "$op" daemon_received)" ] ||
+		[ "$(delta "$op" filter_to_daemon)" -le \
+			$(($(delta "$op" daemon_received) + $(delta "$op" daemon_judged))) ] ||
 			short+=" $op"
 	done
 	check "mode bpf: what the filter sent the daemon arrived${short:+ (not:$short)}" test -z "$short"

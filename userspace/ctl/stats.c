@@ -4,7 +4,9 @@
  *
  * Two sources, each counting what it sees:
  *  - the daemon's stats file (/run/fusebpf/<instance>/stats): requests it
- *    received and, of those, the ones its policy refused;
+ *    received (to perform), decision requests it judged (mode bpf:
+ *    FUSE_PREFILTER/FUSE_POSTFILTER from the filter), and of both, the ones
+ *    its policy refused;
  *  - mode bpf with the policy filter attached: the filter's decisions,
  *    pinned as /sys/fs/bpf/fusebpf/<instance>/filter_counts (struct
  *    fusebpf_filter_count): run in the kernel, sent to the daemon, denied.
@@ -36,8 +38,9 @@ struct op_row {
 	uint64_t kernel;	/* filter: allowed, run on the backing */
 	uint64_t to_daemon;	/* filter: sent to the daemon */
 	uint64_t filter_denied;	/* filter: refused in the kernel */
-	uint64_t received;	/* daemon: requests received */
-	uint64_t denied;	/* daemon: of those, refused by its policy */
+	uint64_t received;	/* daemon: requests received, to perform */
+	uint64_t judged;	/* daemon: decision requests (pre + post) */
+	uint64_t denied;	/* daemon: of both, refused by its policy */
 };
 
 struct counts {
@@ -86,6 +89,9 @@ static void read_counts(const struct fusebpf_instance *inst, struct counts *c)
 	for (unsigned int op = 0; op < NR_OPS; op++) {
 		c->ops[op].received =
 			fusebpf_stats_load(&inst->stats->requests[op]);
+		c->ops[op].judged =
+			fusebpf_stats_load(&inst->stats->prefilter[op]) +
+			fusebpf_stats_load(&inst->stats->postfilter[op]);
 		c->ops[op].denied = fusebpf_stats_load(&inst->stats->denied[op]);
 	}
 }
@@ -93,7 +99,7 @@ static void read_counts(const struct fusebpf_instance *inst, struct counts *c)
 static bool row_used(const struct op_row *r)
 {
 	return r->kernel || r->to_daemon || r->filter_denied || r->received ||
-	       r->denied;
+	       r->judged || r->denied;
 }
 
 /* What the kernel columns mean (or why they are empty), one paragraph. */
@@ -107,7 +113,9 @@ static void kernel_note(const struct fusebpf_instance *inst,
 		if (c->filter) {
 			snprintf(buf, len,
 				 "kernel: decisions of the policy filter (%s). "
-				 "'in kernel': allowed, run on the backing inode; LOOKUP also counts "
+				 "'in kernel': allowed, run on the backing inode; 'to daemon': sent to "
+				 "the daemon to perform ('received') or to judge ('judged'), after "
+				 "which the kernel runs it. LOOKUP also counts "
 				 "revalidations of cached dentries and lookups the kernel then sends "
 				 "to the daemon (directories whose entries it decides), which appear "
 				 "under 'received' too. Ops the filter does not see (GETATTR, READ, "
@@ -222,15 +230,17 @@ static void print_json(const struct fusebpf_instance *inst,
 		printf(", ");
 		json_count("filter_denied", c->filter, r->filter_denied);
 		printf(", \"daemon_received\": %" PRIu64
+		       ", \"daemon_judged\": %" PRIu64
 		       ", \"daemon_denied\": %" PRIu64 "}",
-		       r->received, r->denied);
+		       r->received, r->judged, r->denied);
 		sep = ", ";
 	}
 	putchar('}');
 	json_per_opcode("requests", st->requests);
 	json_per_opcode("denied", st->denied);
-	printf(", \"audit_events\": %" PRIu64,
-	       fusebpf_stats_load(&st->audit_events));
+	printf(", \"audit_events\": %" PRIu64 ", \"decision_errors\": %" PRIu64,
+	       fusebpf_stats_load(&st->audit_events),
+	       fusebpf_stats_load(&st->decision_errors));
 	printf(", \"backing_opens\": %" PRIu64 ", \"backing_closes\": %" PRIu64
 	       ", \"passthrough_opens\": %" PRIu64
 	       ", \"passthrough_fallbacks\": %" PRIu64 "}\n",
@@ -282,9 +292,9 @@ static void print_table(const struct fusebpf_instance *inst,
 	printf("%-16s %-32s  %s\n", "",
 	       c->filter ? "----- kernel (policy filter) ----" :
 			   "------ kernel (not counted) -----",
-	       "------ daemon -------");
-	printf("%-16s %10s %10s %10s  %10s %10s\n", "OPCODE", "in kernel",
-	       "to daemon", "denied", "received", "denied");
+	       "------------- daemon -----------");
+	printf("%-16s %10s %10s %10s  %10s %10s %10s\n", "OPCODE", "in kernel",
+	       "to daemon", "denied", "received", "judged", "denied");
 	for (unsigned int op = 0; op < NR_OPS; op++) {
 		const struct op_row *r = &c->ops[op];
 		const char *name = fusebpf_opcode_name(op);
@@ -301,12 +311,14 @@ static void print_table(const struct fusebpf_instance *inst,
 		print_count(c->filter, r->filter_denied, 10);
 		printf(" ");
 		print_count(true, r->received, 10);
+		print_count(true, r->judged, 10);
 		print_count(true, r->denied, 10);
 		printf("\n");
 		total.kernel += r->kernel;
 		total.to_daemon += r->to_daemon;
 		total.filter_denied += r->filter_denied;
 		total.received += r->received;
+		total.judged += r->judged;
 		total.denied += r->denied;
 	}
 	if (!any)
@@ -317,12 +329,16 @@ static void print_table(const struct fusebpf_instance *inst,
 	print_count(c->filter, total.filter_denied, 10);
 	printf(" ");
 	print_count(true, total.received, 10);
+	print_count(true, total.judged, 10);
 	print_count(true, total.denied, 10);
 	printf("\n\n");
 	print_wrapped(note, "");
-	printf("daemon: 'received' = requests fusebpfd got, 'denied' = of those, refused by its policy.\n");
-	printf("\n%-22s %12" PRIu64 "\n", "audit events",
-	       fusebpf_stats_load(&st->audit_events));
+	print_wrapped("daemon: 'received' = requests fusebpfd got to perform, 'judged' = "
+		      "decision requests of the kernel filter it answered, 'denied' = of "
+		      "both, refused by its policy.", "");
+	printf("\n%-22s %12" PRIu64 "\n%-22s %12" PRIu64 "\n", "audit events",
+	       fusebpf_stats_load(&st->audit_events), "decision errors",
+	       fusebpf_stats_load(&st->decision_errors));
 	printf("%-22s %12" PRIu64 "\n%-22s %12" PRIu64 "\n%-22s %12" PRIu64
 	       "\n%-22s %12" PRIu64 "\n",
 	       "backing opens", fusebpf_stats_load(&st->backing_opens),
