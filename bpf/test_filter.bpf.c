@@ -29,10 +29,6 @@
 
 #include "fusebpf/fuse_bpf_filter.h"
 
-#define FUSE_BPF_BACKING	0
-#define FUSE_BPF_USER		1
-#define FUSE_BPF_POST		2
-#define FUSE_BPF_USER_FILTER	3
 #define ENOENT			2
 #define EACCES			13
 #define EROFS			30
