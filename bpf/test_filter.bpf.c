@@ -15,7 +15,8 @@
  *                                         asks the server (POSTFILTER)
  *   READDIR entry "hidden_*"           -> -ENOENT (hidden from listings)
  *   reads of metadata on tag 9 inodes  -> GETATTR -EPERM, ACCESS for
- *                                         writing -EACCES, READLINK
+ *                                         writing -EACCES, for reading
+ *                                         the server decides, READLINK
  *                                         -ENOLINK, STATFS -ENOSTR,
  *                                         GETXATTR asks the server,
  *                                         LISTXATTR: the post-filter
@@ -37,6 +38,7 @@
 #define ENOSTR			60
 #define ENOLINK			67
 #define MAY_WRITE		2
+#define MAY_READ		4
 #define O_ACCMODE		00000003
 #define O_TRUNC			00001000
 #define READ_ONLY_TAG		7
@@ -115,7 +117,10 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 		case FUSE_GETATTR:
 			return -EPERM;
 		case FUSE_ACCESS:
-			return args->flags & MAY_WRITE ? -EACCES : FUSE_BPF_BACKING;
+			if (args->flags & MAY_WRITE)
+				return -EACCES;
+			return args->flags & MAY_READ ? FUSE_BPF_USER_FILTER :
+			       FUSE_BPF_BACKING;
 		case FUSE_READLINK:
 			return -ENOLINK;
 		case FUSE_STATFS:

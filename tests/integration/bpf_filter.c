@@ -24,7 +24,7 @@
  * the opcode flags, node id, uid, tag and names the server gets; replies
  * with payload or a bad errno give EIO; an aborted connection fails the
  * op. Reads of metadata and listings (kernel-patches/0011): stat, statx,
- * access, readlink, getxattr (a decision by the server), listxattr (a
+ * access (also decided by the server, per caller), readlink, getxattr (a decision by the server), listxattr (a
  * post-filter) and statfs refused by the tag of a subtree; entries hidden
  * from readdir/getdents64 by the per-entry filter (also by the server's
  * decision) while lookups of them still work. The VM harness fails the
@@ -100,7 +100,8 @@ static bool copy_name(char *dst, size_t cap, const char *src, uint16_t len)
 
 /*
  * Decision requests (FUSE_BPF_USER_FILTER): judged by name.
- * PREFILTER: ask_no* refused (EACCES), GETXATTR refused (EBADE),
+ * PREFILTER: ask_no* refused (EACCES), GETXATTR refused (EBADE), ACCESS
+ * refused for uid 1000 (EACCES),
  * askbad_payload answered with a
  * payload, askbad_errno with an error that is no errno, others allowed.
  * POSTFILTER: askpost_hide turned into ENOENT, askpost_missing into 0
@@ -144,6 +145,8 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 	}
 	if (pre && op == FUSE_GETXATTR)
 		error = -EBADE;
+	else if (pre && op == FUSE_ACCESS)
+		error = d.uid == 1000 ? -EACCES : 0;
 	else if (pre)
 		error = has_prefix(d.name, "ask_no") ? -EACCES :
 			has_prefix(d.name, "askbad_errno") ? -300 : 0;
@@ -505,11 +508,16 @@ static void test_bad_decisions(struct conn *c)
 		 atomic_load(&c->bad_decisions));
 }
 
+static int access_read_fn(void *path)
+{
+	return access(path, R_OK) ? errno : 0;
+}
+
 /* Reads of metadata in a subtree with tag 9 (bpf/test_filter.bpf.c) */
 static void test_metadata_reads(struct conn *c, int fid)
 {
 	const char *m = c->rf.mnt, *f = tl_path("%s/user_meta/f", m);
-	unsigned int ops0[RAWFUSE_OPCODES];
+	unsigned int ops0[RAWFUSE_OPCODES], pre0;
 	struct statx stx;
 	struct statfs sfs;
 	struct decision d;
@@ -531,8 +539,18 @@ static void test_metadata_reads(struct conn *c, int fid)
 	tl_check_errno("tag 9: statx: EPERM",
 		       statx(AT_FDCWD, f, 0, STATX_BASIC_STATS, &stx) ?
 		       errno : 0, EPERM);
-	tl_check_errno("tag 9: access(R_OK) allowed", access(f, R_OK) ?
-		       errno : 0, 0);
+	pre0 = atomic_load(&c->pre_ops[FUSE_ACCESS]);
+	tl_check_errno("tag 9: access(R_OK) allowed by the server",
+		       access(f, R_OK) ? errno : 0, 0);
+	d = last_decision(c, false);
+	tl_check("a permission check sent ACCESS|FUSE_PREFILTER with MAY_READ",
+		 atomic_load(&c->pre_ops[FUSE_ACCESS]) > pre0 &&
+		 d.opcode == (FUSE_ACCESS | FUSE_PREFILTER) &&
+		 (d.in.flags & 4), "opcode %#x flags %#x", d.opcode,
+		 d.in.flags);
+	tl_check_errno("tag 9: access(R_OK) as uid 1000: the server's EACCES",
+		       tl_as_user(&TL_USER_A, access_read_fn, (void *)f),
+		       EACCES);
 	tl_check_errno("tag 9: access(W_OK): EACCES (ACCESS)",
 		       access(f, W_OK) ? errno : 0, EACCES);
 	tl_check_errno("tag 9: read through the filter still works",
