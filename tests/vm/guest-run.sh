@@ -11,7 +11,7 @@ B=build
 T=${TMPDIR:-/tmp}
 passed=0
 failed=0
-steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,host_suites,policy}" | tr ',' ' ')
+steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,host_suites,policy,stats,policy_reload}" | tr ',' ' ')
 
 # Uptime in centiseconds, without spawning a process.
 now_cs() {
@@ -103,6 +103,15 @@ for s in $steps; do
 		step policy tests/run-host.sh --mode bpf --suite policy
 		;;
 		# --- end of BPF filters
+	stats)
+		# fusebpfctl stats: the policy filter's kernel column and the
+		# daemon's, against the kernel's tracepoints
+		step stats tests/integration/stats_cli.sh --mode bpf
+		;;
+	policy_reload)
+		# policy load into a mount started without policy=
+		step policy_reload tests/vm/policy_reload.sh
+		;;
 	*)
 		echo "vm: unknown step '$s'"
 		failed=$((failed + 1))

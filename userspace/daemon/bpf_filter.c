@@ -7,19 +7,25 @@
  * the kernel has them (the registration ends with the daemon), under a
  * per-daemon name, opened by name on /dev/fuse and attached at the root;
  * lookup replies let children inherit it (mode.c). Its per-opcode counters
- * are pinned next to the policy maps as `filter_counts`.
+ * are pinned next to the policy maps as `filter_counts`. Started in mode
+ * bpf whenever the policy maps exist (also without policy=: empty rules
+ * let everything through, and a later policy load applies at once).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "fusebpf/fuse_bpf_filter.h"
+#include "fusebpf/policy.h"
 #include "uapi/linux/fuse_bpf.h"
 #include "policy_filter.skel.h"
 #include "fusebpfd.h"
@@ -31,6 +37,11 @@
 
 struct bpf_filter {
 	struct policy_filter_bpf *skel;
+	const struct fusebpf_policy_meta *meta;	/* read-only mmap */
+	size_t meta_len;
+	char counts_pin[PATH_MAX + 32];	/* filter_counts, "" unpinned */
+	/* the root's attachment: without the filter's part, and as sent */
+	struct fuse_bpf_root_set root_base, root_sent;
 	struct bpf_link *link;		/* without kernel links: update + delete */
 	int link_fd;			/* kernel link: ends with us */
 	uint32_t id;			/* FUSE_DEV_IOC_BPF_FILTER_OPEN */
@@ -120,6 +131,122 @@ static int attach_struct_ops(struct policy_filter_bpf *s)
 	return 0;
 }
 
+/* The policy generation, read where policy loads write it (no syscall) */
+static void map_meta(struct daemon *d)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = policy_map_fd(d, "meta");
+	void *m;
+
+	if (fd < 0)
+		return;
+	m = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		log_error("mode bpf: cannot map the policy meta map: %s",
+			  strerror(errno));
+		return;
+	}
+	filter.meta = m;
+	filter.meta_len = page;
+}
+
+uint64_t bpf_filter_policy_generation(void)
+{
+	if (!filter.meta)
+		return 0;
+	return __atomic_load_n(&filter.meta->generation, __ATOMIC_ACQUIRE);
+}
+
+/* Does the policy name any path? (a policy without paths has no key) */
+static bool policy_has_paths(struct daemon *d)
+{
+	struct fusebpf_path_key key;
+	int fd = policy_map_fd(d, "paths");
+
+	return fd >= 0 && bpf_map_get_next_key(fd, NULL, &key) == 0;
+}
+
+/*
+ * The root's filter, tag and flags. A policy path below the root makes it
+ * send its children's lookups and its listing to us (policy_kernel_entry);
+ * without any path (no policy=, or one of hidden names only) everything
+ * below it is resolved in the kernel as with no filter at all.
+ */
+static void root_entry(struct daemon *d, struct fuse_bpf_root_set *rs)
+{
+	struct policy_kernel_entry ke;
+
+	policy_kernel_entry(d, d->table.root, &ke);
+	rs->filter_id = filter.id;
+	rs->tag = ke.tag;
+	rs->flags |= FUSE_BPF_ENTRY_TAG;
+	if (ke.lookup_server && policy_has_paths(d)) {
+		rs->flags |= FUSE_BPF_ENTRY_LOOKUP_SERVER;
+	} else {
+		rs->tag &= ~FUSEBPF_KTAG_LIST_BY_DAEMON;
+	}
+}
+
+/* mode.c sends it with FUSE_DEV_IOC_BPF_ROOT_SET */
+void bpf_filter_root_entry(struct daemon *d, struct fuse_bpf_root_set *rs)
+{
+	filter.root_base = *rs;
+	root_entry(d, rs);
+	filter.root_sent = *rs;
+}
+
+/*
+ * Kernel-resolved entries of the root are unknown to us: drop each name
+ * of the backing root (also dentries in use: new walks look them up
+ * again, through us once the root sends its lookups here).
+ */
+static void invalidate_root_names(struct daemon *d)
+{
+	int fd = openat(d->table.root->fd, ".", O_RDONLY | O_DIRECTORY |
+			O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		log_error("mode bpf: policy load: cannot list the backing root: %s",
+			  strerror(errno));
+		return;
+	}
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		fuse_lowlevel_notify_inval_entry(d->se, FUSE_ROOT_ID, de->d_name,
+						 strlen(de->d_name));
+	}
+	closedir(dir);
+}
+
+/*
+ * After a policy load the root may have to start or stop sending its
+ * children's lookups to us: re-attach it (the kernel drops the unused
+ * dentries below it), then drop the names in use too. Inodes we handed
+ * out are renewed at their next lookup (mode.c, kernel_entry_renew).
+ */
+void bpf_filter_policy_loaded(struct daemon *d)
+{
+	struct fuse_bpf_root_set rs = filter.root_base;
+
+	if (!filter.id)
+		return;
+	root_entry(d, &rs);
+	if (!memcmp(&rs, &filter.root_sent, sizeof(rs)))
+		return;
+	if (ioctl(fuse_session_fd(d->se), FUSE_DEV_IOC_BPF_ROOT_SET, &rs)) {
+		log_error("mode bpf: policy load: FUSE_DEV_IOC_BPF_ROOT_SET: %s",
+			  strerror(errno));
+		return;
+	}
+	filter.root_sent = rs;
+	invalidate_root_names(d);
+}
+
 int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id)
 {
 	struct fuse_bpf_filter_open fo = { 0 };
@@ -162,6 +289,7 @@ int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id)
 	}
 	filter.id = id;
 	*filter_id = id;
+	map_meta(d);
 	return 0;
 }
 
@@ -176,11 +304,19 @@ int bpf_filter_pin(const char *pin_dir)
 		log_error("mode bpf: cannot pin %s: %s", path, strerror(errno));
 		return -1;
 	}
+	snprintf(filter.counts_pin, sizeof(filter.counts_pin), "%s", path);
 	return 0;
 }
 
 void bpf_filter_destroy(void)
 {
+	/* before the policy maps go: their directory must end up empty */
+	if (filter.counts_pin[0])
+		unlink(filter.counts_pin);
+	filter.counts_pin[0] = 0;
+	if (filter.meta)
+		munmap((void *)filter.meta, filter.meta_len);
+	filter.meta = NULL;
 	if (filter.link_fd >= 0)
 		close(filter.link_fd);
 	filter.link_fd = -1;

@@ -16,6 +16,7 @@
 #include "fusebpf/options.h"
 #include "fusebpf/policy.h"
 #include "fusebpf/stats.h"
+#include "uapi/linux/fuse_bpf.h"
 
 /* Policy tag of an inode (policy.c); see include/fusebpf/policy.h. */
 struct policy_tag {
@@ -41,6 +42,10 @@ struct inode {
 	uint32_t passthrough_opens;	/* opens replied FOPEN_PASSTHROUGH */
 	uint32_t cached_opens;		/* daemon-served page-cache opens */
 	struct lock_owner *lock_owners;	/* POSIX locks, see locks.c */
+	/* mode bpf: the LOOKUP reply extension last sent (mode.c, table lock) */
+	struct fuse_bpf_entry_out kentry;
+	uint64_t kentry_gen;		/* policy generation it was sent in */
+	bool kentry_sent;
 	/* policy.c, under its lock */
 	struct policy_tag tag;
 	char *relpath;			/* path of the last lookup, "" root */
@@ -205,6 +210,12 @@ void policy_kernel_entry(struct daemon *d, struct inode *inode,
 int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id);
 int bpf_filter_pin(const char *pin_dir);
 void bpf_filter_destroy(void);
+/* meta.generation of the policy maps the filter reads; 0 without filter */
+uint64_t bpf_filter_policy_generation(void);
+/* the filter's part of the root's attachment (@rs: backing, base flags) */
+void bpf_filter_root_entry(struct daemon *d, struct fuse_bpf_root_set *rs);
+/* a policy load: re-attach the root if its entry changed (sweeper thread) */
+void bpf_filter_policy_loaded(struct daemon *d);
 
 /* Replies @err if it is one: `if (policy_denied(req, policy_check(...)))` */
 static inline bool policy_denied(fuse_req_t req, int err)
@@ -219,7 +230,9 @@ bool mode_bpf_available(void);
 void mode_decide(struct daemon *d, uint64_t kernel_flags);
 uint64_t mode_init_flags(const struct daemon *d);
 int mode_start(struct daemon *d);
-void lookup_reply_ext(struct daemon *d, struct inode *inode);
+/* @e: the entry of a LOOKUP by name, NULL for LOOKUP "." (export handle) */
+void lookup_reply_ext(struct daemon *d, struct inode *inode,
+		      struct fuse_entry_param *e);
 
 /* runtime.c: /run/fusebpf/<instance>/ */
 int runtime_create(struct daemon *d);

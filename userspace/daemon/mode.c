@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "fusebpf/fuse_compat.h"
@@ -87,27 +88,18 @@ static int bpf_attach_root(struct daemon *d)
 	/* served subtrees below: the root's lookups must come to us */
 	rs.flags = d->opts.nr_served ? FUSE_BPF_ENTRY_LOOKUP_SERVER : 0;
 	/*
-	 * policy=: the policy filter judges every op on backed inodes, with
-	 * the policy maps. Without policy= the mount stays unfiltered (a
-	 * later `fusebpfctl policy load` is enforced only on what reaches
-	 * the daemon).
+	 * The policy filter judges every op on backed inodes, with the
+	 * policy maps; also without policy= (empty rules: everything runs on
+	 * the backing), so that a later `fusebpfctl policy load` is enforced
+	 * in the kernel at once.
 	 */
-	if (d->policy && d->opts.policy &&
-	    bpf_filter_start(d, devfd, &d->filter_id)) {
+	if (d->policy && bpf_filter_start(d, devfd, &d->filter_id)) {
 		bpf_filter_destroy();
 		d->filter_id = 0;
 		return -1;
 	}
-	if (d->filter_id) {
-		struct policy_kernel_entry ke;
-
-		policy_kernel_entry(d, d->table.root, &ke);
-		rs.filter_id = d->filter_id;
-		rs.tag = ke.tag;
-		rs.flags |= FUSE_BPF_ENTRY_TAG;
-		if (ke.lookup_server)
-			rs.flags |= FUSE_BPF_ENTRY_LOOKUP_SERVER;
-	}
+	if (d->filter_id)
+		bpf_filter_root_entry(d, &rs);
 	if (ioctl(devfd, FUSE_DEV_IOC_BPF_ROOT_SET, &rs)) {
 		log_error("mode bpf: FUSE_DEV_IOC_BPF_ROOT_SET: %s",
 			  strerror(errno));
@@ -138,12 +130,49 @@ int mode_start(struct daemon *d)
 }
 
 /*
+ * The kernel keeps the attachment (backing, tag, flags) a node id got
+ * first for as long as it holds the inode, and kernel-resolved children
+ * inherit from it: after a policy load, an inode whose subtree someone
+ * still uses (a cwd, an open directory) would keep the old rules for every
+ * new walk through it. When a policy load changed the entry of an inode
+ * the kernel still holds, a new generation makes the kernel retire that
+ * inode (fuse_iget marks a node id with another generation bad) and build
+ * a new one with this reply's attachment. Export handles of the old one
+ * become ESTALE; LOOKUP "." (@e NULL) asks for exactly that generation.
+ */
+static void kernel_entry_renew(struct daemon *d, struct inode *inode,
+			       const struct fuse_bpf_entry_out *ext,
+			       struct fuse_entry_param *e)
+{
+	uint64_t policy_gen = bpf_filter_policy_generation();
+	uint32_t gen;
+
+	pthread_mutex_lock(&d->table.lock);
+	/* nlookup counts this lookup: > 1, the kernel held it before */
+	if (e && inode->kentry_sent && inode->kentry_gen != policy_gen &&
+	    inode != d->table.root && inode->node.nlookup > 1 &&
+	    memcmp(&inode->kentry, ext, sizeof(*ext))) {
+		do {
+			if (getrandom(&gen, sizeof(gen), 0) != sizeof(gen))
+				gen = 0;
+		} while (!gen || gen == inode->node.generation);
+		inode->node.generation = gen;
+		e->generation = gen;
+	}
+	inode->kentry = *ext;
+	inode->kentry_gen = policy_gen;
+	inode->kentry_sent = true;
+	pthread_mutex_unlock(&d->table.lock);
+}
+
+/*
  * bpf mode: a lookup that reaches us is below a directory attached with
  * FUSE_BPF_ENTRY_LOOKUP_SERVER or inside a served subtree. Served inodes
  * get no backing; others inherit the backing of their name, and
  * ancestors of served subtrees keep sending their children's lookups here.
  */
-void lookup_reply_ext(struct daemon *d, struct inode *inode)
+void lookup_reply_ext(struct daemon *d, struct inode *inode,
+		      struct fuse_entry_param *e)
 {
 	struct policy_kernel_entry ke = { 0 };
 	struct fuse_bpf_entry_out ext;
@@ -166,5 +195,6 @@ void lookup_reply_ext(struct daemon *d, struct inode *inode)
 			ext.tag = ke.tag;
 		}
 	}
+	kernel_entry_renew(d, inode, &ext, e);
 	raw_io_reply_entry_ext(&ext, sizeof(ext));
 }

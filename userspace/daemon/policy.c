@@ -335,6 +335,9 @@ static void *sweeper_thread(void *arg)
 		uint64_t gen = generation(p);
 
 		if (gen != seen) {
+			/* mode bpf: the root's kernel entry first (bpf_filter.c) */
+			if (d->filter_id)
+				bpf_filter_policy_loaded(d);
 			sweep(d);
 			seen = gen;
 			__atomic_store_n(&p->meta->applied, gen, __ATOMIC_RELEASE);
