@@ -6,6 +6,7 @@
 #   make kernel     build (or fetch from cache) the patched 6.12 kernel
 #   make vm-test    run the integration suites inside the patched kernel
 #   make vm-shell   interactive shell in the patched kernel
+#   make vm-demo    the demo in mode bpf inside the patched kernel
 
 BUILD		?= build
 CC		?= cc
@@ -34,7 +35,7 @@ COMMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC))
 DAEMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC))
 CTL_OBJ		:= $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRC))
 
-.PHONY: all deps demo test test-host test-vm kernel vm-test vm-shell bench vm-bench \
+.PHONY: all deps demo test test-host test-vm kernel vm-test vm-shell vm-demo bench vm-bench \
 	check-uapi clean
 all: $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS)
 
@@ -94,6 +95,11 @@ vm-test: all kernel
 
 vm-shell: all kernel
 	tests/vm/run-vm.sh shell
+
+# The demo's walk in mode bpf inside the VM. FUSEBPF_KERNEL_DIR set: that
+# kernel, no build.
+vm-demo: all $(if $(FUSEBPF_KERNEL_DIR),,kernel)
+	tests/vm/run-vm.sh run scripts/demo.sh --mode bpf
 
 # BENCH_ARGS: extra run-bench.sh options, e.g. BENCH_ARGS="--reps 3 --size 256M"
 bench: all

@@ -41,13 +41,9 @@ fi
 OTHER_APP=EACCES		# what app2 gets on app1's private data
 [ -n "$POLICY_FILE" ] && OTHER_APP=ENOENT
 
-# Before mounting: mode bpf cannot enforce a policy yet (phase-2 filter).
+# Before mounting: check the policy compiles (in mode bpf the kernel's
+# policy filter, kernel-patches/0009, enforces it from the same maps).
 policy_setup() {
-	if [ -n "$POLICY_FILE" ] && [ "$MODE" = bpf ]; then
-		echo "  ${DIM}mode bpf: policies need the kernel's phase-2 filter; running without one${RESET}"
-		POLICY_FILE=""
-		OTHER_APP=EACCES
-	fi
 	if [ -n "$POLICY_FILE" ]; then
 		"$CTL" policy check "$POLICY_FILE" | sed 's/^/  /' ||
 			die "policy $POLICY_FILE does not compile"
@@ -79,13 +75,19 @@ policy_walk() {
 
 # After the walk: the pinned maps, what the daemon refused, audit events.
 policy_report() {
-	local pins=/sys/fs/bpf/fusebpf/$INSTANCE
+	local pins=/sys/fs/bpf/fusebpf/$INSTANCE used entries
 	section "4b. The policy at work (maps pinned in $pins)"
-	echo "  \$ bpftool map dump pinned $pins/rules   (classes in use)"
-	bpftool -j map dump pinned "$pins/rules" | jq -r '.[]
-		| (.formatted // .) | select(.value.flags != 0)
-		| "    class \(.key): flags=\(.value.flags) owner_uid=\(.value.owner_uid) owner_exempt=\(.value.owner_exempt) write_exempt=\(.value.write_exempt) hide_exempt=\(.value.hide_exempt)"'
-	echo "    (flags: 1 owner-only, 2 read-only, 4 hidden, 8 served, 16 audit)"
+	echo "  \$ bpftool map dump pinned $pins/rules"
+	# bpftool's own output, up to the last class in use (10 lines each)
+	bpftool map dump pinned "$pins/rules" > "$WORK/rules.dump" 2>&1 ||
+		echo "    bpftool failed: $(head -n 1 "$WORK/rules.dump")"
+	used=$(bpftool -j map dump pinned "$pins/rules" 2>/dev/null | jq '[.[]
+		| (.formatted // .) | select(.value.flags != 0) | .key] | max // 0')
+	entries=$(grep -c '"key":' "$WORK/rules.dump")
+	head -n $(((used + 1) * 10)) "$WORK/rules.dump" | sed 's/^/    /'
+	echo "        },{ ... $((entries - used - 1)) more entries (classes $((used + 1))-$((entries - 1))), all zero: unused"
+	echo "  ${DIM}class = policy line; flags: 1 owner-only, 2 read-only, 4 hidden, 8 served," \
+		"16 audit; owner_uid 4294967295: the directory's owner${RESET}"
 	echo "  requests the daemon refused during the walk (fusebpfctl stats: denied):"
 	jq -r --slurpfile s0 "$WORK/walk.stats0.json" '.denied | to_entries[]
 		| select(.value - ($s0[0].denied[.key] // 0) > 0)
@@ -361,9 +363,11 @@ userspace) echo "  userspace: every operation is a request to the daemon" ;;
 esac
 cd /
 
-# daemon_counts FILE: "OPCODE COUNT" lines from a `fusebpfctl stats --json`.
+# daemon_counts FILE: "OPCODE COUNT" lines from a `fusebpfctl stats --json`;
+# the decision requests it judged (mode bpf) as OTHER, as the trace counts them.
 daemon_counts() {
-	jq -r '.requests // {} | to_entries[] | "\(.key) \(if (.value|type)=="object" then .value.count // .value.received // 0 else .value end)"' "$1"
+	jq -r '(.requests // {} | to_entries[] | "\(.key) \(if (.value|type)=="object" then .value.count // .value.received // 0 else .value end)"),
+		"OTHER \([.ops // {} | .[] | .daemon_judged // 0] | add // 0)"' "$1"
 }
 
 # traced PHASE: runs `demo.sh --PHASE ...` under fusebpfctl trace.
@@ -424,6 +428,8 @@ echo "  ${DIM}kernel sent: fuse tracepoints (fusebpfctl trace); daemon received:
 	"fusebpfctl stats delta.${RESET}"
 echo "  ${DIM}FORGET/BATCH_FORGET/INTERRUPT bypass the tracepoint, so only the daemon" \
 	"counts them.${RESET}"
+[ "$ACTIVE_MODE" = bpf ] && echo "  ${DIM}OTHER: decision requests of the kernel's policy" \
+	"filter (opcode | FUSE_PREFILTER/POSTFILTER), 'judged' in fusebpfctl stats.${RESET}"
 [ -n "$POLICY_FILE" ] && policy_report
 
 # ---------------------------------------------------------------------------
@@ -463,7 +469,12 @@ printf '  %-10s %-11s %9s  %s\n' mode uid:gid bytes path
 list_tree "$BACKING" -newer "$WORK/walk.stats0.json"
 
 # ---------------------------------------------------------------------------
-section "7. Unmount"
+section "7. The whole run in fusebpfctl stats"
+echo "  \$ fusebpfctl stats $MNT"
+"$CTL" stats "$MNT" | sed 's/^/  /'
+
+# ---------------------------------------------------------------------------
+section "8. Unmount"
 cd /
 umount "$MNT" || die "umount $MNT failed"
 for i in $(seq 50); do

@@ -118,10 +118,11 @@ static void kernel_note(const struct fusebpf_instance *inst,
 				 "which the kernel runs it. LOOKUP also counts "
 				 "revalidations of cached dentries and lookups the kernel then sends "
 				 "to the daemon (directories whose entries it decides), which appear "
-				 "under 'received' too. Ops the filter does not see (GETATTR, READ, "
-				 "WRITE, READDIR, ...) run in the kernel on backed inodes, counted "
-				 "nowhere. 'received' also counts ops in daemon-served subtrees, "
-				 "which have no filter.",
+				 "under 'received' too; READDIR counts one decision per entry listed "
+				 "in the kernel. Ops the filter does not judge (READ, WRITE, FLUSH, "
+				 "RELEASE, ... of open files) run in the kernel on backed inodes, "
+				 "counted nowhere. 'received' also counts ops in daemon-served "
+				 "subtrees, which have no filter.",
 				 c->filter_path);
 		} else {
 			snprintf(buf, len,
