@@ -51,7 +51,8 @@ mkdir -p "$RUNDIR"
 ln -sfn "$(basename "$RUNDIR")" "$REPO/build/vm/last"
 # keep the logs of the 20 newest runs, and those of every run still going
 # (its run-vm.sh pid ends the name): a long vm-bench writes its results there
-ls -1dt "$REPO"/build/vm/*-[0-9]* | tail -n +21 | while read -r old; do
+# (another run may remove a dir between the glob and ls: not an error)
+{ ls -1dt "$REPO"/build/vm/*-[0-9]* 2>/dev/null || true; } | tail -n +21 | while read -r old; do
 	kill -0 "${old##*-}" 2>/dev/null && continue
 	rm -rf "$old"
 done
