@@ -21,6 +21,7 @@
  *                                         GETXATTR asks the server,
  *                                         LISTXATTR: the post-filter
  *                                         turns success into -EBADR
+ *   permission checks on tag 11 inodes -> FUSE_BPF_USER (FUSE's own check)
  * It counts pre-filter calls per opcode in `calls` and records the last
  * uid/tag it saw in `last`.
  */
@@ -43,6 +44,7 @@
 #define O_TRUNC			00001000
 #define READ_ONLY_TAG		7
 #define META_TAG		9
+#define USER_PERM_TAG		11
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -131,6 +133,8 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 			return FUSE_BPF_POST;
 		}
 	}
+	if (args->tag == USER_PERM_TAG && opcode == FUSE_ACCESS)
+		return FUSE_BPF_USER;
 	if ((n >= 4 && prefix(name, "ask_", 4)) ||
 	    (n >= 7 && prefix(name, "askbad_", 7)))
 		return FUSE_BPF_USER_FILTER;

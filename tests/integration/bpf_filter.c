@@ -27,7 +27,11 @@
  * access (also decided by the server, per caller), readlink, getxattr (a decision by the server), listxattr (a
  * post-filter) and statfs refused by the tag of a subtree; entries hidden
  * from readdir/getdents64 by the per-entry filter (also by the server's
- * decision) while lookups of them still work. The VM harness fails the
+ * decision) while lookups of them still work; a READDIR decision asked
+ * with the listed backing directory unlocked (the server's lookup in it
+ * does not wait behind a queued writer), each entry listed once also one
+ * entry per getdents64; FUSE_BPF_USER for permission checks keeping the
+ * backing's check where FUSE asks nobody. The VM harness fails the
  * run on any kernel report these provoke.
  */
 #include <bpf/libbpf.h>
@@ -44,6 +48,10 @@
 
 #define READ_ONLY_TAG	7
 #define META_TAG	9
+#define USER_PERM_TAG	11
+
+/* The lookup probe run while lockdir/ask_lock is judged */
+enum { PROBE_OFF, PROBE_ARMED, PROBE_RUNNING, PROBE_PASSED, PROBE_STUCK };
 
 /* The value of test_filter's `last` map (bpf/test_filter.bpf.c) */
 struct test_last {
@@ -69,11 +77,13 @@ struct conn {
 	/* decision requests by opcode, and malformed ones */
 	atomic_uint pre_ops[RAWFUSE_OPCODES], post_ops[RAWFUSE_OPCODES];
 	atomic_uint bad_decisions;
+	atomic_int lock_probe;	/* PROBE_* */
 	struct decision last;	/* under rf.lock */
 	struct decision last_two_names;	/* the last one with a new name */
 };
 
 static char scratch[PATH_MAX];
+static char lock_dir[PATH_MAX];	/* the backing of lockdir */
 
 static unsigned int requests(struct conn *c)
 {
@@ -99,6 +109,61 @@ static bool copy_name(char *dst, size_t cap, const char *src, uint16_t len)
 }
 
 /*
+ * A server judging a listed entry by a lookup in the directory being
+ * listed, while a writer waits for that directory: the lookup must not
+ * wait for the listing. A kernel that asks with the backing directory
+ * locked hangs it until the reply (the reader queues behind the writer,
+ * which waits for the listing, which waits for the reply): the probe
+ * gives up after 2 s and says so.
+ */
+struct probe {
+	char writer_path[PATH_MAX], reader_path[PATH_MAX];
+	pthread_t writer, reader;
+	atomic_bool looked_up;
+};
+
+static void *probe_writer(void *arg)
+{
+	struct probe *p = arg;
+
+	if (mkdir(p->writer_path, 0755))
+		fprintf(stderr, "probe: mkdir %s: %s\n", p->writer_path,
+			strerror(errno));
+	return NULL;
+}
+
+static void *probe_reader(void *arg)
+{
+	struct probe *p = arg;
+	struct stat st;
+
+	stat(p->reader_path, &st);	/* a name never looked up: ENOENT */
+	atomic_store(&p->looked_up, true);
+	return NULL;
+}
+
+static bool probe_run(struct probe *p)
+{
+	static int n;
+
+	if (snprintf(p->writer_path, sizeof(p->writer_path), "%s/w%d",
+		     lock_dir, n) >= (int)sizeof(p->writer_path) ||
+	    snprintf(p->reader_path, sizeof(p->reader_path), "%s/missing%d",
+		     lock_dir, n) >= (int)sizeof(p->reader_path))
+		tl_die("probe: path too long");
+	n++;
+	atomic_store(&p->looked_up, false);
+	if (pthread_create(&p->writer, NULL, probe_writer, p))
+		tl_die("pthread_create");
+	usleep(100 * 1000);	/* the writer queues on the directory */
+	if (pthread_create(&p->reader, NULL, probe_reader, p))
+		tl_die("pthread_create");
+	for (int i = 0; i < 200 && !atomic_load(&p->looked_up); i++)
+		usleep(10 * 1000);
+	return atomic_load(&p->looked_up);
+}
+
+/*
  * Decision requests (FUSE_BPF_USER_FILTER): judged by name.
  * PREFILTER: ask_no* refused (EACCES), GETXATTR refused (EBADE), ACCESS
  * refused for uid 1000 (EACCES),
@@ -117,7 +182,9 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 	uint32_t op = ih->opcode & ~(FUSE_PREFILTER | FUSE_POSTFILTER);
 	struct decision d = { .opcode = ih->opcode, .nodeid = ih->nodeid,
 			      .uid = ih->uid };
-	int error = 0;
+	int error = 0, armed = PROBE_ARMED;
+	bool probing = false;
+	struct probe probe;
 
 	if (len < sizeof(*in) ||
 	    len != sizeof(*in) + in->name_len + in->new_name_len ||
@@ -143,6 +210,13 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 		rawfuse_reply(&c->rf, ih->unique, 0, &payload, sizeof(payload), NULL, 0);
 		return;
 	}
+	if (pre && op == FUSE_READDIR && !strcmp(d.name, "ask_lock") &&
+	    atomic_compare_exchange_strong(&c->lock_probe, &armed,
+					   PROBE_RUNNING)) {
+		probing = true;
+		atomic_store(&c->lock_probe, probe_run(&probe) ? PROBE_PASSED :
+			     PROBE_STUCK);
+	}
 	if (pre && op == FUSE_GETXATTR)
 		error = -EBADE;
 	else if (pre && op == FUSE_ACCESS)
@@ -154,6 +228,10 @@ static void serve_decision(struct conn *c, struct fuse_in_header *ih,
 		error = has_prefix(d.name, "askpost_hide") ? -ENOENT :
 			has_prefix(d.name, "askpost_missing") ? 0 : in->result;
 	rawfuse_reply(&c->rf, ih->unique, error, NULL, 0, NULL, 0);
+	if (probing) {
+		pthread_join(probe.writer, NULL);
+		pthread_join(probe.reader, NULL);
+	}
 }
 
 /* rawfuse handler: the decision requests, the rest to rawfuse */
@@ -275,7 +353,7 @@ static struct decision last_decision(struct conn *c, bool two_names)
 static void make_tree(const char *back)
 {
 	static const char *const dirs[] = {
-		"sub", "user_ro", "user_ro/d", "user_meta",
+		"sub", "user_ro", "user_ro/d", "user_meta", "lockdir",
 	};
 	static const char *const files[] = {
 		"file", "secret", "deny_x", "post_hide", "sub/user_x",
@@ -283,6 +361,7 @@ static void make_tree(const char *back)
 		"ask_ok", "ask_no", "ask_from", "askbad_payload",
 		"askbad_errno", "askpost_keep", "askpost_hide", "sub/ask_ok",
 		"sub/askpost_hide", "hidden_a", "sub/hidden_b", "user_meta/f",
+		"lockdir/a", "lockdir/ask_lock", "lockdir/b", "user_perm",
 	};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -294,6 +373,11 @@ static void make_tree(const char *back)
 			tl_die("cannot create %s", files[i]);
 	if (symlink("f", tl_path("%s/user_meta/l", back)))
 		tl_die("symlink user_meta/l: %s", strerror(errno));
+	if (chmod(tl_path("%s/user_perm", back), 0600))
+		tl_die("chmod user_perm: %s", strerror(errno));
+	if (snprintf(lock_dir, sizeof(lock_dir), "%s/lockdir", back) >=
+	    (int)sizeof(lock_dir))
+		tl_die("scratch path too long");
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -611,8 +695,12 @@ static int listed(const char *dir, const char *name)
 	return found;
 }
 
-/* The names getdents64 returns for @dir, NUL-separated in @out */
-static int getdents_names(const char *dir, char *out, size_t cap)
+/*
+ * The names getdents64 returns for @dir, NUL-separated in @out, reading
+ * @bufsize bytes at a time
+ */
+static int getdents_names(const char *dir, char *out, size_t cap,
+			  size_t bufsize)
 {
 	char buf[8192];
 	size_t len = 0;
@@ -621,7 +709,9 @@ static int getdents_names(const char *dir, char *out, size_t cap)
 
 	if (fd < 0)
 		return -errno;
-	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+	if (bufsize > sizeof(buf))
+		bufsize = sizeof(buf);
+	while ((n = syscall(SYS_getdents64, fd, buf, bufsize)) > 0) {
 		for (long off = 0; off < n;) {
 			struct dirent64 *e = (void *)(buf + off);
 			size_t l = strlen(e->d_name) + 1;
@@ -638,12 +728,18 @@ static int getdents_names(const char *dir, char *out, size_t cap)
 	return n < 0 ? -errno : 0;
 }
 
+static int names_count(const char *names, const char *name)
+{
+	int n = 0;
+
+	for (const char *p = names; *p; p += strlen(p) + 1)
+		n += !strcmp(p, name);
+	return n;
+}
+
 static bool names_have(const char *names, const char *name)
 {
-	for (const char *p = names; *p; p += strlen(p) + 1)
-		if (!strcmp(p, name))
-			return true;
-	return false;
+	return names_count(names, name) > 0;
 }
 
 /* In-kernel READDIR with the per-entry filter */
@@ -671,7 +767,7 @@ static void test_readdir(struct conn *c)
 		 listed(m, "askbad_errno") == 0, "listed");
 	tl_check("the server got READDIR|FUSE_PREFILTER per ask_* entry",
 		 atomic_load(&c->pre_ops[FUSE_READDIR]) > pre0, "none");
-	err = getdents_names(tl_path("%s/sub", m), names, sizeof(names));
+	err = getdents_names(tl_path("%s/sub", m), names, sizeof(names), 8192);
 	tl_check("getdents64 in a kernel-resolved dir lists user_x and ask_ok",
 		 !err && names_have(names, "user_x") &&
 		 names_have(names, "ask_ok"), "%s", strerror(-err));
@@ -682,6 +778,69 @@ static void test_readdir(struct conn *c)
 	tl_check("listings sent the server no plain request",
 		 requests(c) == rawfuse_requests_at(ops0), "%s",
 		 rawfuse_requests_since(&c->rf, ops0));
+}
+
+static bool lockdir_listed_once(const char *names)
+{
+	return names_count(names, "a") == 1 &&
+	       names_count(names, "ask_lock") == 1 &&
+	       names_count(names, "b") == 1 && names_count(names, ".") == 1;
+}
+
+/*
+ * A READDIR decision is asked with the backing directory unlocked (the
+ * probe in serve_decision), and the entry is listed once, also when
+ * getdents64 is full right at it and the next call starts with it.
+ */
+static void test_readdir_unlocked(struct conn *c)
+{
+	const char *dir = tl_path("%s/lockdir", c->rf.mnt);
+	char names[4096];
+	int err, probe;
+
+	atomic_store(&c->lock_probe, PROBE_ARMED);
+	err = getdents_names(dir, names, sizeof(names), 8192);
+	probe = atomic_load(&c->lock_probe);
+	tl_check("READDIR decision: the server's lookup in the listed dir did "
+		 "not wait for the listing (dir unlocked while asking)",
+		 probe == PROBE_PASSED, "%s", probe == PROBE_STUCK ?
+		 "stuck behind the writer for 2 s" : "no decision request");
+	tl_check("lockdir lists a, ask_lock and b once each",
+		 !err && lockdir_listed_once(names), "%s",
+		 err ? strerror(-err) : "wrong names");
+	/* 40 bytes: one entry per getdents64 call */
+	err = getdents_names(dir, names, sizeof(names), 40);
+	tl_check("one entry per getdents64: a, ask_lock and b once each",
+		 !err && lockdir_listed_once(names), "%s",
+		 err ? strerror(-err) : "wrong names");
+}
+
+static int open_read_fn(void *path)
+{
+	return open_err(path, O_RDONLY);
+}
+
+/*
+ * FUSE_BPF_USER for a permission check on a server inode: FUSE's own
+ * check. This mount has no default_permissions, so FUSE asks nobody for
+ * open's check; the backing's check stays (the open runs on the backing):
+ * uid 1000 cannot open root's 0600 file.
+ */
+static void test_user_permission(struct conn *c)
+{
+	const char *f = tl_path("%s/user_perm", c->rf.mnt);
+	struct fuse_bpf_entry_out ext = {
+		.backing_action = FUSE_BPF_BACKING_INHERIT,
+		.flags = FUSE_BPF_ENTRY_TAG,
+		.tag = USER_PERM_TAG,
+	};
+
+	rawfuse_script(&c->rf, "user_perm", S_IFREG | 0600, &ext, sizeof(ext));
+	tl_check_errno("FUSE_BPF_USER permission: root opens user_perm",
+		       open_err(f, O_RDONLY), 0);
+	tl_check_errno("FUSE_BPF_USER permission: uid 1000 gets the backing's "
+		       "EACCES on a 0600 file",
+		       tl_as_user(&TL_USER_A, open_read_fn, (void *)f), EACCES);
 }
 
 /* Decisions fail closed: with the connection aborted, the op fails */
@@ -813,7 +972,9 @@ int main(int argc, char **argv)
 	test_postfilter(&c, skel);
 	test_bad_decisions(&c);
 	test_readdir(&c);
+	test_readdir_unlocked(&c);
 	test_metadata_reads(&c, fid);
+	test_user_permission(&c);
 
 	tl_check_errno("FILTER_CLOSE of the attached id", -filter_close(&c, fid), 0);
 	tl_check_errno("closed id: attached inodes keep their filter",
