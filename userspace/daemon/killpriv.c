@@ -25,8 +25,13 @@
  * on every passthrough write, including a root writer's (POSIX allows
  * that; Linux keeps them for writers with CAP_FSETID).
  *
- * Not in mode bpf: there the kernel works on the backing file with the
- * caller's own credentials (kernel patch 0004).
+ * Mode bpf: ops on backed inodes run in the kernel with the caller's own
+ * credentials (kernel patch 0004), so the backing filesystem clears the
+ * bits itself; the flag still matters there, because it lets the kernel
+ * mark the FUSE inode S_NOSEC: without it each write to a backed file
+ * first runs GETXATTR(security.capability) on it in the kernel (through
+ * the filter), which halved random writes. Daemon-served subtrees get the
+ * same handling as mode userspace.
  */
 #include <errno.h>
 #include <linux/capability.h>
@@ -42,8 +47,8 @@ static __thread bool kill_requested;
 
 uint64_t killpriv_init_flag(const struct daemon *d)
 {
-	return d->mode == FUSEBPF_MODE_PASSTHROUGH ||
-	       d->mode == FUSEBPF_MODE_USERSPACE ? FUSE_HANDLE_KILLPRIV_V2 : 0;
+	(void)d;	/* every mode: see above */
+	return FUSE_HANDLE_KILLPRIV_V2;
 }
 
 bool killpriv_negotiated(const struct daemon *d)
