@@ -123,7 +123,7 @@ elif [ "$qrc" != 0 ]; then
 fi
 
 # Any kernel report fails the run, whatever the tests said.
-splat='WARNING:|BUG:|KASAN|possible recursive locking|circular locking|INFO: |Oops|Call Trace|Kernel panic|general protection fault|UBSAN'
+splat='WARNING:|BUG:|KASAN:|possible recursive locking|circular locking|INFO: |Oops|Call Trace|Kernel panic|general protection fault|UBSAN'
 if grep -aEq "$splat" "$LOG"; then
 	echo "run-vm: FAIL: kernel report in the guest log ($LOG):" >&2
 	grep -aE -A20 "$splat" "$LOG" | head -80 >&2
