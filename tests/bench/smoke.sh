@@ -8,16 +8,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH=$ROOT/tests/bench/run-bench.sh
 OUT=$(mktemp -d /tmp/fusebpf-bench-smoke.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
-pass=0 fail=0
-
-check() {	# name command...
-	local name=$1; shift
-	if "$@"; then
-		echo "ok   $name"; pass=$((pass + 1))
-	else
-		echo "FAIL $name"; fail=$((fail + 1))
-	fi
-}
+# shellcheck source=../tap.sh
+. "$ROOT/tests/tap.sh"
 
 # 1. The real thing at tiny sizes: every configuration available here.
 "$BENCH" --smoke --out "$OUT/run" >"$OUT/stdout" 2>"$OUT/stderr"
@@ -91,5 +83,4 @@ check "bad option gives a one-line error" [ $rc = 2 -a "$(wc -l <"$OUT/bad.out")
 no_leftovers() { ! grep -q fusebpf-bench /proc/self/mountinfo; }
 check "no mounts left behind" no_leftovers
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

@@ -33,19 +33,8 @@ case $MODE in userspace|passthrough|bpf) ;;
 *) echo "usage: $0 --mode userspace|passthrough|bpf" >&2; exit 2 ;;
 esac
 
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1"; fail=$((fail + 1)); }
-check() {	# check NAME COMMAND...
-	local name=$1; shift
-	if "$@"; then ok "$name"; else notok "$name"; fi
-}
-quiet() { "$@" > /dev/null 2>&1; }
-finish() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
+# shellcheck source=../tap.sh
+. "$ROOT/tests/tap.sh"
 
 W=$(mktemp -d "${FUSEBPF_TEST_DIR:-${TMPDIR:-/tmp}}/fusebpf-stats.XXXXXX") || exit 2
 chmod 755 "$W"

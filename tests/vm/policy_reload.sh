@@ -16,14 +16,8 @@ CTL=$BUILD/fusebpfctl
 FUSEBPFD=$BUILD/fusebpfd
 A1=10001 A2=10002
 
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1"; fail=$((fail + 1)); }
-finish() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
+# shellcheck source=../tap.sh
+. "$ROOT/tests/tap.sh"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/fusebpf-reload.XXXXXX") || exit 2
 chmod 755 "$W"
