@@ -45,15 +45,9 @@
 
 static __thread bool kill_requested;
 
-uint64_t killpriv_init_flag(const struct daemon *d)
-{
-	(void)d;	/* every mode: see above */
-	return FUSE_HANDLE_KILLPRIV_V2;
-}
-
 bool killpriv_negotiated(const struct daemon *d)
 {
-	return killpriv_init_flag(d) & d->kernel_flags;
+	return d->kernel_flags & FUSE_HANDLE_KILLPRIV_V2;
 }
 
 /* The u32 at @off of the request body, if the body holds it. */
@@ -69,35 +63,35 @@ void killpriv_see_request(const void *buf, size_t len)
 {
 	const struct fuse_in_header *in = buf;
 	const void *body = in + 1;
-	size_t blen;
-	uint32_t v = 0;
+	uint32_t v = 0, bit;
+	size_t blen, off;
 
 	kill_requested = false;
 	if (len < sizeof(*in))
 		return;
 	blen = len - sizeof(*in);
+	/* where each request carries its kill flag */
 	switch (in->opcode) {
 	case FUSE_WRITE:
-		kill_requested = body_u32(body, blen,
-					  offsetof(struct fuse_write_in, write_flags), &v) &&
-				 (v & FUSE_WRITE_KILL_SUIDGID);
+		off = offsetof(struct fuse_write_in, write_flags);
+		bit = FUSE_WRITE_KILL_SUIDGID;
 		break;
 	case FUSE_SETATTR:
-		kill_requested = body_u32(body, blen,
-					  offsetof(struct fuse_setattr_in, valid), &v) &&
-				 (v & FATTR_KILL_SUIDGID);
+		off = offsetof(struct fuse_setattr_in, valid);
+		bit = FATTR_KILL_SUIDGID;
 		break;
 	case FUSE_OPEN:
-		kill_requested = body_u32(body, blen,
-					  offsetof(struct fuse_open_in, open_flags), &v) &&
-				 (v & FUSE_OPEN_KILL_SUIDGID);
+		off = offsetof(struct fuse_open_in, open_flags);
+		bit = FUSE_OPEN_KILL_SUIDGID;
 		break;
 	case FUSE_CREATE:
-		kill_requested = body_u32(body, blen,
-					  offsetof(struct fuse_create_in, open_flags), &v) &&
-				 (v & FUSE_OPEN_KILL_SUIDGID);
+		off = offsetof(struct fuse_create_in, open_flags);
+		bit = FUSE_OPEN_KILL_SUIDGID;
 		break;
+	default:
+		return;
 	}
+	kill_requested = body_u32(body, blen, off, &v) && (v & bit);
 }
 
 bool killpriv_requested(void)

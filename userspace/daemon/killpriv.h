@@ -15,8 +15,6 @@ struct killpriv_saved {
 	uint32_t effective[2];
 };
 
-/* INIT reply flag to add for this daemon's mode (0 or KILLPRIV_V2). */
-uint64_t killpriv_init_flag(const struct daemon *d);
 /* The connection negotiated FUSE_HANDLE_KILLPRIV_V2. */
 bool killpriv_negotiated(const struct daemon *d);
 /* raw_io read hook: remember the kill flag of the request just read. */

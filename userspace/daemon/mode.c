@@ -28,7 +28,6 @@
 #include "fusebpf/fuse_compat.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
-#include "killpriv.h"
 
 bool mode_bpf_available(void)
 {
@@ -66,7 +65,7 @@ uint64_t mode_init_flags(const struct daemon *d)
 		want = FUSE_PASSTHROUGH;
 	else if (d->mode == FUSEBPF_MODE_BPF)
 		want = FUSE_BPF;
-	want |= killpriv_init_flag(d);
+	want |= FUSE_HANDLE_KILLPRIV_V2;	/* every mode: see killpriv.c */
 	return want & d->kernel_flags;
 }
 

@@ -713,34 +713,27 @@ int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
 	return j.d->policy ? check_name(&j, dir, name, access, create) : 0;
 }
 
-static int check_new(const struct judge *j, struct inode *dir,
-		     const char *name)
+/* A change to the entry @name of @dir: creating it (@create) or removing it */
+static int check_change(const struct judge *j, struct inode *dir,
+			const char *name, bool create)
 {
 	int err = check_inode(j, dir, FUSEBPF_ACCESS_WRITE);
 
-	return err ? err : check_name(j, dir, name, FUSEBPF_ACCESS_WRITE, true);
-}
-
-static int check_remove(const struct judge *j, struct inode *dir,
-			const char *name)
-{
-	int err = check_inode(j, dir, FUSEBPF_ACCESS_WRITE);
-
-	return err ? err : check_name(j, dir, name, FUSEBPF_ACCESS_WRITE, false);
+	return err ? err : check_name(j, dir, name, FUSEBPF_ACCESS_WRITE, create);
 }
 
 int policy_check_new(fuse_req_t req, struct inode *dir, const char *name)
 {
 	struct judge j = judge_req(req);
 
-	return j.d->policy ? check_new(&j, dir, name) : 0;
+	return j.d->policy ? check_change(&j, dir, name, true) : 0;
 }
 
 int policy_check_remove(fuse_req_t req, struct inode *dir, const char *name)
 {
 	struct judge j = judge_req(req);
 
-	return j.d->policy ? check_remove(&j, dir, name) : 0;
+	return j.d->policy ? check_change(&j, dir, name, false) : 0;
 }
 
 /*
@@ -836,14 +829,14 @@ static int judge_known(const struct judge *j, struct inode *node,
 	case FUSEBPF_JUDGE_ENTRY:
 		return entry_visible(j, node, dec->name, NULL, NULL) ? 0 : ENOENT;
 	case FUSEBPF_JUDGE_NEW:
-		return check_new(j, node, dec->name);
+		return check_change(j, node, dec->name, true);
 	case FUSEBPF_JUDGE_REMOVE:
-		return check_remove(j, node, dec->name);
+		return check_change(j, node, dec->name, false);
 	case FUSEBPF_JUDGE_RENAME:
 		err = 0;
 		if (!fstatat(node->fd, dec->name, &st, AT_SYMLINK_NOFOLLOW))
-			err = check_remove(j, node, dec->name);
-		return err ? err : check_new(j, node, dec->new_name);
+			err = check_change(j, node, dec->name, false);
+		return err ? err : check_change(j, node, dec->new_name, true);
 	default:
 		return EIO;
 	}
