@@ -47,8 +47,12 @@ want=$(sed -n 's/^linux-source-6.12 //p' "$HERE/base-version")
 [ -n "$want" ] || die "kernel-patches/base-version has no 'linux-source-6.12 VERSION' line"
 have=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null) ||
 	die "$PKG is not installed (make deps, or apt-get install $PKG)"
+# Another point release (the archive no longer offers $want) is used if the
+# whole series applies to it, with a warning; the first patch that does not
+# apply fails the build below, by name.
 [ "$have" = "$want" ] ||
-	die "installed $PKG is $have, the series is made for $want (kernel-patches/base-version)"
+	say "warning: installed $PKG is $have, the series is made for $want" \
+		"(kernel-patches/base-version): trying the series on $have"
 [ -r "$TARBALL" ] || die "$TARBALL missing although $PKG is installed"
 
 # --- series: one patch file name per line, '#' starts a comment ---
@@ -133,7 +137,8 @@ rm -f "$index"
 GIT_INDEX_FILE="$index" git_src read-tree base
 for p in "${patches[@]}"; do
 	GIT_INDEX_FILE="$index" git_src apply --cached "$HERE/$p" ||
-		die "kernel-patches/$p does not apply (series order: ${patches[*]})"
+		die "kernel-patches/$p does not apply to $PKG $have" \
+			"(the series is made for $want; kernel-patches/README.md says how to rebase)"
 done
 tree=$(GIT_INDEX_FILE="$index" git_src write-tree)
 rm -f "$index"

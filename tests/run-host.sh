@@ -4,7 +4,7 @@
 # plus the unit tests. Builds nothing (make does). Needs root.
 #
 #   tests/run-host.sh [--mode reference|userspace|passthrough|bpf|all]...
-#                     [--suite unit|cli|posix|integrity|handles|passthrough_proof|policy|bench|all]...
+#                     [--suite unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|bench|all]...
 #                     [--verbose] [--keep-logs]
 #
 # Scratch directories live under $FUSEBPF_TEST_DIR (default /tmp; ext4 here,
@@ -44,7 +44,7 @@ for m in "${MODES[@]}"; do
 	*) echo "run-host: unknown mode '$m'" >&2; exit 2 ;; esac
 done
 for s in "${SUITES[@]}"; do
-	case "$s" in unit|cli|posix|integrity|handles|passthrough_proof|policy|bench|all) ;;
+	case "$s" in unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|bench|all) ;;
 	*) echo "run-host: unknown suite '$s'" >&2; exit 2 ;; esac
 done
 [ " ${MODES[*]} " = " all " ] && MODES=(reference userspace passthrough)
@@ -359,6 +359,10 @@ run_policy() {
 
 echo "fusebpf host tests: modes ${MODES[*]}, suites ${SUITES[*]}, scratch $SCRATCH, logs $LOGDIR"
 want_suite unit && run_unit_tests
+# What a fresh machine lacks (tracefs, debugfs, bpffs): the demo walk and
+# the trace/stats checks once in a private mount namespace without them.
+want_suite fresh && [ " ${MODES[*]} " != " bpf " ] && [ " ${MODES[*]} " != " reference " ] &&
+	run_suite "fresh-machine" tests/fresh_machine.sh
 for mode in "${MODES[@]}"; do
 	case "$mode" in
 	reference) run_reference ;;

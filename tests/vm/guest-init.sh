@@ -25,8 +25,9 @@ case "$FUSEBPF_REPO/" in
 /tmp/*) export TMPDIR=/run/tmp; chmod 1777 /run/tmp ;;
 *) mount -t tmpfs -o mode=1777 tmp /tmp ;;
 esac
-mount -t bpf bpf /sys/fs/bpf
-mount -t tracefs tracefs /sys/kernel/tracing
+# No bpffs and no tracefs, as on a fresh machine: fusebpfd mounts bpffs to
+# pin its maps and fusebpfctl trace mounts tracefs, so every VM step also
+# proves that nothing of ours depends on them being there already.
 mount -t fusectl fusectl /sys/fs/fuse/connections
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /run/vm-out
 

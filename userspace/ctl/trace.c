@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "fusebpf/fuse_trace.h"
+#include "fusebpf/pseudofs.h"
 #include "fusebpf/mountinfo.h"
 #include "fusebpf/instance.h"
 #include "fuse_trace.skel.h"
@@ -390,6 +391,31 @@ out:
 	return ret;
 }
 
+/*
+ * The tracepoint is found through tracefs, which a fresh machine has not
+ * mounted: mount it as bpftool mounts bpffs, or say what to run.
+ */
+static int ensure_tracefs(void)
+{
+	char cmd[128];
+	int err;
+
+	if (tracefs_mounted())
+		return 0;
+	err = pseudofs_ensure(&pseudofs_tracefs);
+	if (!err)
+		return 0;
+	if (err == -ENOENT) {
+		fprintf(stderr, "fusebpfctl trace: this kernel has no tracefs (%s is missing; needs CONFIG_TRACING)\n",
+			pseudofs_tracefs.path);
+		return -1;
+	}
+	pseudofs_mount_command(&pseudofs_tracefs, cmd, sizeof(cmd));
+	fprintf(stderr, "fusebpfctl trace: tracefs is not mounted at %s and mounting it failed: %s; as root run: %s\n",
+		pseudofs_tracefs.path, strerror(-err), cmd);
+	return -1;
+}
+
 /* Attaches, runs the command or waits, detaches, collects. */
 static int trace_run(const struct trace_args *a, struct trace_result *r)
 {
@@ -399,6 +425,8 @@ static int trace_run(const struct trace_args *a, struct trace_result *r)
 
 	libbpf_verbose = a->verbose;
 	libbpf_set_print(libbpf_print);
+	if (ensure_tracefs())
+		return -1;
 
 	skel = fuse_trace_bpf__open();
 	if (!skel) {

@@ -49,11 +49,10 @@
 #include "fusebpf/fuse_bpf_filter.h"
 #include "fusebpf/policy_compile.h"
 #include "fusebpf/policy_request.h"
+#include "fusebpf/pseudofs.h"
 #include "policy.skel.h"
 #include "fusebpfd.h"
 
-#define BPF_FS_MAGIC_NUMBER	0xcafe4a11
-#define BPF_FS_ROOT		"/sys/fs/bpf"
 #define OWNER_SLOTS_MAX		4096
 #define SWEEP_PERIOD_MS		50
 
@@ -218,18 +217,6 @@ static void unpin_all(const char *dir, struct policy_bpf *skel)
 	rmdir(dir);
 }
 
-/* bpffs at /sys/fs/bpf, mounted if it is not */
-static int ensure_bpffs(void)
-{
-	struct statfs sf;
-
-	if (statfs(BPF_FS_ROOT, &sf) == 0 && sf.f_type == BPF_FS_MAGIC_NUMBER)
-		return 0;
-	if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700"))
-		return -errno;
-	return 0;
-}
-
 /*
  * Pins the maps under /sys/fs/bpf/fusebpf/<instance>/. Pins left there are
  * those of a dead instance of the same name (runtime_publish already
@@ -244,9 +231,9 @@ int policy_pin(struct daemon *d)
 
 	if (!p)
 		return 0;
-	ret = ensure_bpffs();
+	ret = pseudofs_ensure(&pseudofs_bpffs);
 	if (ret) {
-		log_error("policy: cannot mount bpffs on %s: %s", BPF_FS_ROOT,
+		log_error("policy: cannot mount bpffs on %s: %s", pseudofs_bpffs.path,
 			  strerror(-ret));
 		return d->opts.policy ? ret : 0;
 	}
