@@ -41,7 +41,7 @@ all: $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS)
 
 # Every build step needs the Debian packages; install what is missing once.
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): scripts/install-deps.sh
+$(DEPS_STAMP): scripts/install-deps.sh kernel-patches/base-version
 	@mkdir -p $(BUILD)
 	scripts/install-deps.sh
 	@touch $@
