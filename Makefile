@@ -7,6 +7,8 @@
 #   make vm-test    run the integration suites inside the patched kernel
 #   make vm-shell   interactive shell in the patched kernel
 #   make vm-demo    the demo in mode bpf inside the patched kernel
+#   make vm-bench   the benchmarks inside the patched kernel built without
+#                   KASAN/lockdep (kernel-bench; never built by make test)
 
 BUILD		?= build
 CC		?= cc
@@ -35,7 +37,7 @@ COMMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC))
 DAEMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC))
 CTL_OBJ		:= $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRC))
 
-.PHONY: all deps demo test test-host test-vm kernel vm-test vm-shell vm-demo bench vm-bench \
+.PHONY: all deps demo test test-host test-vm kernel kernel-bench vm-test vm-shell vm-demo bench vm-bench \
 	check-uapi clean
 all: $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS)
 
@@ -90,6 +92,10 @@ test-vm: vm-test
 kernel: | $(DEPS_STAMP)
 	kernel-patches/build-kernel.sh
 
+# The same series without KASAN/lockdep, for benchmarks only.
+kernel-bench: | $(DEPS_STAMP)
+	FUSEBPF_KERNEL_FLAVOR=bench kernel-patches/build-kernel.sh
+
 vm-test: all kernel
 	tests/vm/run-vm.sh test
 
@@ -106,8 +112,8 @@ bench: all
 	tests/bench/run-bench.sh $(BENCH_ARGS)
 
 # FUSEBPF_KERNEL_DIR set: that kernel, no build.
-vm-bench: all $(if $(FUSEBPF_KERNEL_DIR),,kernel)
-	tests/bench/run-vm-bench.sh $(BENCH_ARGS)
+vm-bench: all $(if $(FUSEBPF_KERNEL_DIR),,kernel-bench)
+	FUSEBPF_KERNEL_FLAVOR=bench tests/bench/run-vm-bench.sh $(BENCH_ARGS)
 
 # The UAPI header must be byte-identical to the copy the patches add.
 check-uapi:

@@ -15,6 +15,12 @@
 # commit on top of the pristine base, and git rewrites only the files that
 # differ from the previous build, so make rebuilds incrementally.
 #
+# Flavours (FUSEBPF_KERNEL_FLAVOR): "test" (default), the kernel `make test`
+# boots, with KASAN and lockdep; "bench", the same series and config less
+# the debugging options (config.bench.fragment), for `make vm-bench` only,
+# so that the benchmark table measures the design and not KASAN. Each
+# flavour has its own object tree; the source tree is shared.
+#
 # Environment: FUSEBPF_KERNEL_CACHE (default /var/cache/fusebpf/kernel),
 # FUSEBPF_CCACHE=0 to compile without ccache ($CACHE/ccache),
 # FUSEBPF_KERNEL_KEEP (cached builds to keep, default 4).
@@ -25,7 +31,13 @@ SCRIPT="$HERE/$(basename "$0")"
 CACHE=${FUSEBPF_KERNEL_CACHE:-/var/cache/fusebpf/kernel}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 PKG=linux-source-6.12
-FRAGMENT="$HERE/config.fragment"
+FLAVOR=${FUSEBPF_KERNEL_FLAVOR:-test}
+case "$FLAVOR" in
+test) FRAGMENTS=("$HERE/config.fragment") ;;
+bench) FRAGMENTS=("$HERE/config.fragment" "$HERE/config.bench.fragment") ;;
+*) echo "build-kernel: error: FUSEBPF_KERNEL_FLAVOR must be test or bench, not '$FLAVOR'" >&2
+   exit 1 ;;
+esac
 SERIES="$HERE/series"
 KEEP=${FUSEBPF_KERNEL_KEEP:-4}
 KMAKE=(make ARCH=x86_64 KBUILD_BUILD_USER=fusebpf KBUILD_BUILD_HOST=fusebpf
@@ -73,7 +85,8 @@ read_series_and_key() {
 		echo "$PKG $have"
 		echo "== series"; printf '%s\n' "${patches[@]}"
 		for p in "${patches[@]}"; do echo "== $p"; cat "$HERE/$p"; done
-		echo "== fragment"; cat "$FRAGMENT"
+		echo "== flavour $FLAVOR"
+		for f in "${FRAGMENTS[@]}"; do echo "== fragment"; cat "$f"; done
 		echo "== script"; cat "$SCRIPT"
 	} | sha256sum | cut -c1-16)
 	OUT="$CACHE/$key"
@@ -110,6 +123,10 @@ fi
 SRC="$CACHE/src"
 OBJ="$CACHE/obj"
 CFG="$CACHE/cfg"
+if [ "$FLAVOR" != test ]; then
+	OBJ="$CACHE/obj-$FLAVOR"
+	CFG="$CACHE/cfg-$FLAVOR"
+fi
 git_src() {
 	git -C "$SRC" -c user.name=fusebpf -c user.email=fusebpf@localhost \
 		-c advice.detachedHead=false "$@"
@@ -119,7 +136,7 @@ git_src() {
 stamp="$PKG $have"
 if [ "$(cat "$SRC/.git/fusebpf-base" 2>/dev/null)" != "$stamp" ]; then
 	say "unpacking $TARBALL into $SRC (once per source version)"
-	rm -rf "$SRC" "$OBJ" "$CFG"
+	rm -rf "$SRC" "$CACHE"/obj "$CACHE"/obj-* "$CACHE"/cfg "$CACHE"/cfg-*
 	mkdir -p "$SRC"
 	tar -xJf "$TARBALL" -C "$SRC" --strip-components=1
 	git_src init -q
@@ -168,7 +185,7 @@ start=$(date +%s)
 say "configuring (log: $LOG)"
 {
 	"${KMAKE[@]}" -C "$SRC" O="$CFG" tinyconfig
-	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$CFG" "$CFG/.config" "$FRAGMENT"
+	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$CFG" "$CFG/.config" "${FRAGMENTS[@]}"
 	"${KMAKE[@]}" -C "$SRC" O="$CFG" olddefconfig
 } >>"$LOG" 2>&1 || { tail -30 "$LOG" >&2; die "configuration failed (log: $LOG)"; }
 
@@ -191,7 +208,11 @@ while read -r line; do
 	else
 		! grep -q "^CONFIG_$sym=" "$CFG/.config" || lost+=("$line")
 	fi
-done < "$FRAGMENT"
+done < <(cat "${FRAGMENTS[@]}" | awk '
+	# the last setting of a symbol wins, as in merge_config.sh
+	{ sym = $0; sub(/^# /, "", sym); sub(/[= ].*/, "", sym) }
+	sym ~ /^CONFIG_/ { last[sym] = $0; if (!(sym in seen)) { seen[sym] = 1; order[n++] = sym }; next }
+	END { for (i = 0; i < n; i++) print last[order[i]] }')
 [ ${#lost[@]} -eq 0 ] ||
 	die "config.fragment options lost in olddefconfig (unmet dependencies?): ${lost[*]}"
 

@@ -6,18 +6,32 @@
 #
 # The guest writes its results into the run directory the harness shares
 # read-write (/run/vm-out in the guest); they are copied to build/bench/vm/.
-# Guest numbers are only comparable with each other: TCG emulation and the
-# test kernel's KASAN and lockdep make everything many times slower than on
-# the host, and sizes are smaller (stated in the table). Debian's fio needs
+# Guest numbers are only comparable with each other: TCG emulation makes
+# everything many times slower than on the host, and sizes are smaller
+# (stated in the table). Debian's fio needs
 # SysV IPC, which the test kernel lacks: run-bench.sh then uses iobench.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/bench/vm
 
+# The benchmark kernel (make kernel-bench: no KASAN, no lockdep) unless
+# FUSEBPF_KERNEL_DIR names another; the table says which it ran on.
+export FUSEBPF_KERNEL_FLAVOR=${FUSEBPF_KERNEL_FLAVOR:-bench}
+if [ -z "${FUSEBPF_KERNEL_DIR:-}" ]; then
+	FUSEBPF_KERNEL_DIR=$("$ROOT/kernel-patches/build-kernel.sh")
+	export FUSEBPF_KERNEL_DIR
+fi
+if grep -qx 'CONFIG_KASAN=y' "$FUSEBPF_KERNEL_DIR/config" 2>/dev/null; then
+	kernel_label="KASAN+lockdep test kernel"
+else
+	kernel_label="bench kernel, no KASAN/lockdep"
+fi
+kernel_label="$kernel_label $(basename "$FUSEBPF_KERNEL_DIR")"
+
 # Backing dirs live on the guest's /dev/shm (tmpfs: the guest root is a
 # read-only 9p share). One copy of each file per configuration must fit.
-defaults=(--label "vm (qemu TCG, 2 vCPU, KASAN+lockdep kernel)" --dir /dev/shm --out /run/vm-out/bench
+defaults=(--label "vm (qemu TCG, 2 vCPU, $kernel_label)" --dir /dev/shm --out /run/vm-out/bench
 	--size 8M --rand-size 4M --rand-time 1s --files 300 --reps 2
 	--verify-size 4M)
 
