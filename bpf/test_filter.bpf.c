@@ -22,6 +22,14 @@
  *                                         LISTXATTR: the post-filter
  *                                         turns success into -EBADR
  *   permission checks on tag 11 inodes -> FUSE_BPF_USER (FUSE's own check)
+ *   SETATTR on tag 13 inodes           -> FUSE_BPF_USER (bpf_review.c)
+ *   RENAME2/LINK on tag 17 inodes      -> FUSE_BPF_USER (bpf_review.c)
+ *   tag 19 inodes (bpf_review.c): results that are no errno userspace
+ *   knows                              -> GETATTR -ERESTARTSYS, STATFS
+ *                                         -MAX_ERRNO, OPEN -134, GETXATTR
+ *                                         -EHWPOISON (the last errno),
+ *                                         LISTXATTR: the post-filter
+ *                                         returns -200
  * It counts pre-filter calls per opcode in `calls` and records the last
  * uid/tag it saw in `last`.
  */
@@ -45,6 +53,12 @@
 #define READ_ONLY_TAG		7
 #define META_TAG		9
 #define USER_PERM_TAG		11
+#define SETATTR_USER_TAG	13
+#define MOVE_USER_TAG		17
+#define KERR_TAG		19
+#define ERESTARTSYS		512
+#define EHWPOISON		133
+#define MAX_ERRNO		4095
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -135,6 +149,25 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 	}
 	if (args->tag == USER_PERM_TAG && opcode == FUSE_ACCESS)
 		return FUSE_BPF_USER;
+	if (args->tag == SETATTR_USER_TAG && opcode == FUSE_SETATTR)
+		return FUSE_BPF_USER;
+	if (args->tag == MOVE_USER_TAG &&
+	    (opcode == FUSE_RENAME2 || opcode == FUSE_LINK))
+		return FUSE_BPF_USER;
+	if (args->tag == KERR_TAG) {
+		switch (opcode) {
+		case FUSE_GETATTR:
+			return -ERESTARTSYS;
+		case FUSE_STATFS:
+			return -MAX_ERRNO;
+		case FUSE_OPEN:
+			return -(EHWPOISON + 1);
+		case FUSE_GETXATTR:
+			return -EHWPOISON;
+		case FUSE_LISTXATTR:
+			return FUSE_BPF_POST;
+		}
+	}
 	if ((n >= 4 && prefix(name, "ask_", 4)) ||
 	    (n >= 7 && prefix(name, "askbad_", 7)))
 		return FUSE_BPF_USER_FILTER;
@@ -161,6 +194,8 @@ int BPF_PROG(test_post, struct fuse_bpf_args *args, int result)
 	n = bpf_fuse_get_name(args, 0, name, sizeof(name));
 	if (n >= 8 && prefix(name, "askpost_", 8))
 		return FUSE_BPF_USER_FILTER;
+	if (args->tag == KERR_TAG && args->opcode == FUSE_LISTXATTR)
+		return -200;
 	if (args->opcode == FUSE_LISTXATTR && result == 0)
 		return -EBADR;
 	if (args->opcode == FUSE_LOOKUP && result == 0)

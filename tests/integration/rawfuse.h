@@ -51,6 +51,7 @@ struct rawfuse {
 	int fd;
 	char mnt[PATH_MAX];
 	bool reply_bpf;		/* accept FUSE_BPF in the INIT reply */
+	uint64_t reply_flags;	/* more flags for the INIT reply */
 	rawfuse_handler handler;	/* NULL: none */
 	pthread_t thread;
 	unsigned int conn_id;	/* minor of st_dev: /sys/fs/fuse/connections */
@@ -178,6 +179,8 @@ static inline void rawfuse_serve_init(struct rawfuse *c,
 	out.time_gran = 1;
 	if (c->reply_bpf && (offer & FUSE_BPF))
 		out.flags2 = (uint32_t)(FUSE_BPF >> 32);
+	out.flags |= (uint32_t)(c->reply_flags & offer);
+	out.flags2 |= (uint32_t)((c->reply_flags & offer) >> 32);
 	rawfuse_reply(c, ih->unique, 0, &out, sizeof(out), NULL, 0);
 
 	pthread_mutex_lock(&c->lock);
@@ -293,12 +296,16 @@ static inline void *rawfuse_serve(void *arg)
 
 /*
  * Mounts a connection at @mnt (created if missing) with fd=, file system
- * type fuse.@fsname, starts its server thread (with @handler, or NULL)
- * and waits for INIT.
+ * type fuse.@fsname and @more_opts (NULL: none) appended to the mount
+ * options, starts its server thread (with @handler, or NULL) and waits for
+ * INIT, which it answers with FUSE_BPF if @reply_bpf and with those of
+ * @reply_flags the kernel offered.
  */
-static inline void rawfuse_mount(struct rawfuse *c, const char *label,
-				 const char *mnt, const char *fsname,
-				 bool reply_bpf, rawfuse_handler handler)
+static inline void rawfuse_mount_opts(struct rawfuse *c, const char *label,
+				      const char *mnt, const char *fsname,
+				      bool reply_bpf, rawfuse_handler handler,
+				      const char *more_opts,
+				      uint64_t reply_flags)
 {
 	struct timespec deadline;
 	char opts[256], type[64];
@@ -308,6 +315,7 @@ static inline void rawfuse_mount(struct rawfuse *c, const char *label,
 	c->label = label;
 	c->handler = handler;
 	c->reply_bpf = reply_bpf;
+	c->reply_flags = reply_flags;
 	c->next_node = 2;
 	c->node_mode[FUSE_ROOT_ID] = S_IFDIR | 0755;
 	pthread_mutex_init(&c->lock, NULL);
@@ -320,7 +328,8 @@ static inline void rawfuse_mount(struct rawfuse *c, const char *label,
 	if (c->fd < 0)
 		tl_die("open /dev/fuse: %s", strerror(errno));
 	snprintf(opts, sizeof(opts),
-		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", c->fd);
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other%s%s",
+		 c->fd, more_opts ? "," : "", more_opts ? more_opts : "");
 	snprintf(type, sizeof(type), "fuse.%s", fsname);
 	if (mount(fsname, c->mnt, type, MS_NOSUID | MS_NODEV, opts))
 		tl_die("mount %s: %s", c->mnt, strerror(errno));
@@ -338,6 +347,13 @@ static inline void rawfuse_mount(struct rawfuse *c, const char *label,
 	pthread_mutex_unlock(&c->lock);
 	if (!c->init_done)
 		tl_die("%s: no INIT from the kernel within 30 s", label);
+}
+
+static inline void rawfuse_mount(struct rawfuse *c, const char *label,
+				 const char *mnt, const char *fsname,
+				 bool reply_bpf, rawfuse_handler handler)
+{
+	rawfuse_mount_opts(c, label, mnt, fsname, reply_bpf, handler, NULL, 0);
 }
 
 /* Aborts the connection: the server thread's read() ends with ENODEV. */

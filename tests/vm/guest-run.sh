@@ -11,7 +11,7 @@ B=build
 T=${TMPDIR:-/tmp}
 passed=0
 failed=0
-steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,host_suites,policy,stats,policy_reload}" | tr ',' ' ')
+steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,bpf_review,host_suites,policy,stats,policy_reload}" | tr ',' ' ')
 
 # Uptime in centiseconds, without spawning a process.
 now_cs() {
@@ -79,7 +79,7 @@ for s in $steps; do
 	feature)
 		step feature feature
 		;;
-	bpf_uapi | bpf_counters | bpf_filter)
+	bpf_uapi | bpf_counters | bpf_filter | bpf_review)
 		bin=$B/tests/integration/$s
 		if need "$bin" > "$T/need.out"; then
 			step "$s" "$bin"

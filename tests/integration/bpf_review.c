@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpf_review - the kernel review's findings (issue 11), each one a check
+ * that failed on the series before its fix, spoken raw on /dev/fuse by
+ * the tiny server of rawfuse.h, with the test filter
+ * bpf/test_filter.bpf.c:
+ *
+ *   bpf_review [SCRATCH_DIR]       (default $TMPDIR or /tmp; needs root,
+ *                                   a tmpfs or ext4 scratch dir for
+ *                                   chattr and ACLs)
+ *
+ * Runs only on the patched kernel (make vm-test). Checks:
+ *  H1  append-only and immutable backing files (chattr +a/+i, directly
+ *      on the backing or through the mount) keep their meaning through
+ *      the mount: no open for writing without O_APPEND, no O_TRUNC, no
+ *      truncate/ftruncate, no clearing O_APPEND with F_SETFL;
+ *  H3  a rename or link that a filter sends to the server (FUSE_BPF_USER)
+ *      is refused with EXDEV when a kernel-only inode is involved: no
+ *      request ever carries a kernel node id (bit 63);
+ *  H4  SETATTR sent to the server (FUSE_BPF_USER) for a file whose open
+ *      ran on the backing carries no file handle (FATTR_FH), nor does the
+ *      GETATTR before killing suid (FUSE_GETATTR_FH);
+ *  M6  POSIX ACLs (setxattr system.posix_acl_access) and file attributes
+ *      (FS_IOC_SETFLAGS) are filtered: a read-only subtree refuses them;
+ *  H6  FUSE_BPF is not accepted together with FUSE_ALLOW_IDMAP;
+ *  M4  filter results that are no errno userspace knows (ERESTARTSYS,
+ *      MAX_ERRNO, anything above EHWPOISON) become EIO.
+ * The VM harness fails the run on any kernel report these provoke.
+ */
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <sys/xattr.h>
+
+#include "testlib.h"
+#include "rawfuse.h"
+#include "test_filter.skel.h"
+
+#ifndef FUSE_ALLOW_IDMAP
+#define FUSE_ALLOW_IDMAP	(1ULL << 40)
+#endif
+
+/* bpf/test_filter.bpf.c */
+#define READ_ONLY_TAG		7
+#define SETATTR_USER_TAG	13
+#define MOVE_USER_TAG		17
+#define KERR_TAG		19
+
+#define KERNEL_NODEID		(1ULL << 63)
+
+/* The raw server and what it saw of the requests these tests are about */
+struct conn {
+	struct rawfuse rf;
+	atomic_uint kernel_ids;		/* requests naming a bit-63 node id */
+	atomic_uint setattr_fh;		/* SETATTR with FATTR_FH */
+	atomic_uint getattr_fh;		/* GETATTR with FUSE_GETATTR_FH */
+	atomic_uint setattrs, getattrs;
+};
+
+static char scratch[PATH_MAX];
+
+static bool kernel_id(uint64_t nodeid)
+{
+	return nodeid & KERNEL_NODEID;
+}
+
+/* SETATTR is answered with the node's attributes and the new size */
+static void serve_setattr(struct conn *c, struct fuse_in_header *ih,
+			  const struct fuse_setattr_in *in)
+{
+	struct fuse_attr_out out = { 0 };
+	mode_t mode = 0;
+
+	pthread_mutex_lock(&c->rf.lock);
+	if (ih->nodeid < RAWFUSE_NODE_MAX)
+		mode = c->rf.node_mode[ih->nodeid];
+	pthread_mutex_unlock(&c->rf.lock);
+	if (!mode) {
+		rawfuse_reply(&c->rf, ih->unique, -ENOENT, NULL, 0, NULL, 0);
+		return;
+	}
+	if (in->valid & FATTR_MODE)
+		mode = (mode & S_IFMT) | (in->mode & 07777);
+	rawfuse_fill_attr(&out.attr, ih->nodeid, mode);
+	if (in->valid & FATTR_SIZE)
+		out.attr.size = in->size;
+	rawfuse_reply(&c->rf, ih->unique, 0, &out, sizeof(out), NULL, 0);
+}
+
+/*
+ * rawfuse handler: notes node ids with bit 63 in any request (the
+ * header's, RENAME's new directory, LINK's source), the file handles of
+ * SETATTR and GETATTR, and serves SETATTR; the rest to rawfuse.
+ */
+static bool serve(struct rawfuse *rf, struct fuse_in_header *ih,
+		  const void *in, size_t len)
+{
+	struct conn *c = (struct conn *)rf;
+	uint32_t op = ih->opcode & ~(FUSE_PREFILTER | FUSE_POSTFILTER);
+	bool decision = op != ih->opcode;
+
+	if (!decision && kernel_id(ih->nodeid))
+		atomic_fetch_add(&c->kernel_ids, 1);
+	if (decision)
+		return false;
+	switch (op) {
+	case FUSE_RENAME:
+	case FUSE_RENAME2:
+		/* both start with the new directory's node id */
+		if (len >= sizeof(uint64_t) && kernel_id(*(const uint64_t *)in))
+			atomic_fetch_add(&c->kernel_ids, 1);
+		break;
+	case FUSE_LINK:
+		if (len >= sizeof(struct fuse_link_in) &&
+		    kernel_id(((const struct fuse_link_in *)in)->oldnodeid))
+			atomic_fetch_add(&c->kernel_ids, 1);
+		break;
+	case FUSE_GETATTR:
+		atomic_fetch_add(&c->getattrs, 1);
+		if (len >= sizeof(struct fuse_getattr_in) &&
+		    ((const struct fuse_getattr_in *)in)->getattr_flags &
+		    FUSE_GETATTR_FH)
+			atomic_fetch_add(&c->getattr_fh, 1);
+		break;
+	case FUSE_SETATTR:
+		if (len < sizeof(struct fuse_setattr_in))
+			break;
+		atomic_fetch_add(&rf->ops[FUSE_SETATTR], 1);
+		atomic_fetch_add(&c->setattrs, 1);
+		if (((const struct fuse_setattr_in *)in)->valid & FATTR_FH)
+			atomic_fetch_add(&c->setattr_fh, 1);
+		serve_setattr(c, ih, in);
+		return true;
+	}
+	return false;
+}
+
+/* ---- helpers, returning an errno (0: success) ---- */
+
+static int stat_err(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? errno : 0;
+}
+
+static int open_err(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int backing_open(struct rawfuse *rf, const char *path)
+{
+	struct fuse_bpf_backing_open arg = { 0 };
+	int id;
+
+	arg.fd = open(path, O_PATH | O_CLOEXEC);
+	if (arg.fd < 0)
+		return -errno;
+	id = ioctl(rf->fd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &arg);
+	if (id < 0)
+		id = -errno;
+	close(arg.fd);
+	return id;
+}
+
+static int filter_open(struct rawfuse *rf, const char *name)
+{
+	struct fuse_bpf_filter_open arg = { 0 };
+	int id;
+
+	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
+	id = ioctl(rf->fd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &arg);
+	return id < 0 ? -errno : id;
+}
+
+static int root_set(struct rawfuse *rf, uint32_t backing_id,
+		    uint32_t filter_id)
+{
+	struct fuse_bpf_root_set arg = {
+		.backing_id = backing_id, .filter_id = filter_id,
+	};
+
+	return ioctl(rf->fd, FUSE_DEV_IOC_BPF_ROOT_SET, &arg) ? -errno : 0;
+}
+
+/* FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (chattr) of @path: or @set, clear @clr */
+static int chattr(const char *path, int set, int clr)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), flags, err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags)) {
+		err = errno;
+	} else {
+		flags = (flags | set) & ~clr;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &flags))
+			err = errno;
+	}
+	close(fd);
+	return err;
+}
+
+static int getflags(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), flags = -1;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		flags = -1;
+	close(fd);
+	return flags;
+}
+
+/* A script entry: a server inode backed by the same name, with a tag */
+static void script_tagged(struct conn *c, const char *name, mode_t mode,
+			  uint32_t tag)
+{
+	struct fuse_bpf_entry_out ext = {
+		.backing_action = FUSE_BPF_BACKING_INHERIT,
+		.filter_action = FUSE_BPF_FILTER_INHERIT,
+		.flags = FUSE_BPF_ENTRY_TAG,
+		.tag = tag,
+	};
+
+	rawfuse_script(&c->rf, name, mode, &ext, sizeof(ext));
+}
+
+/* ---- H1: append-only and immutable files ---- */
+
+static void test_append_only(struct conn *c, const char *back)
+{
+	const char *m = c->rf.mnt, *log = tl_path("%s/log", m);
+	int fd, err, flags;
+	ssize_t n;
+	struct stat st;
+
+	/* the FUSE inode exists before the backing becomes append-only */
+	tl_check_errno("H1: log looked up before chattr +a", stat_err(log), 0);
+	err = chattr(tl_path("%s/log", back), FS_APPEND_FL, 0);
+	if (err) {
+		tl_fail("H1: chattr +a on the backing (tmpfs/ext4 scratch?)",
+			"%s", strerror(err));
+		return;
+	}
+	tl_check_errno("H1: append-only: open O_WRONLY: EPERM",
+		       open_err(log, O_WRONLY), EPERM);
+	tl_check_errno("H1: append-only: open O_RDWR: EPERM",
+		       open_err(log, O_RDWR), EPERM);
+	tl_check_errno("H1: append-only: open O_APPEND|O_TRUNC: EPERM",
+		       open_err(log, O_WRONLY | O_APPEND | O_TRUNC), EPERM);
+	tl_check_errno("H1: append-only: truncate(): EPERM",
+		       truncate(log, 0) ? errno : 0, EPERM);
+	tl_check("H1: append-only: the backing still holds the data",
+		 tl_file_equals(tl_path("%s/log", back), "data\n"),
+		 "truncated or overwritten");
+
+	fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	tl_check_errno("H1: append-only: open O_WRONLY|O_APPEND works",
+		       fd < 0 ? errno : 0, 0);
+	if (fd >= 0) {
+		n = write(fd, "more\n", 5);
+		tl_check("H1: append-only: an append works", n == 5,
+			 "write: %zd %s", n, n < 0 ? strerror(errno) : "");
+		flags = fcntl(fd, F_GETFL);
+		tl_check_errno("H1: append-only: F_SETFL clearing O_APPEND: EPERM",
+			       fcntl(fd, F_SETFL, flags & ~O_APPEND) ? errno : 0,
+			       EPERM);
+		tl_check_errno("H1: append-only: ftruncate: EPERM",
+			       ftruncate(fd, 0) ? errno : 0, EPERM);
+		close(fd);
+	}
+	tl_check("H1: append-only: backing is data + more",
+		 tl_file_equals(tl_path("%s/log", back), "data\nmore\n"),
+		 "wrong content");
+
+	/* a name looked up after the chattr, and chattr through the mount */
+	err = chattr(tl_path("%s/log_new", back), FS_APPEND_FL, 0);
+	tl_check_errno("H1: chattr +a on the backing of a new name", err, 0);
+	tl_check_errno("H1: append-only, first lookup: open O_WRONLY: EPERM",
+		       open_err(tl_path("%s/log_new", m), O_WRONLY), EPERM);
+	tl_check_errno("H1: chattr +a through the mount",
+		       chattr(tl_path("%s/log2", m), FS_APPEND_FL, 0), 0);
+	flags = getflags(tl_path("%s/log2", back));
+	tl_check("H1: ...the backing is append-only", flags >= 0 &&
+		 (flags & FS_APPEND_FL), "flags %#x", flags);
+	tl_check_errno("H1: after chattr +a through the mount: O_TRUNC: EPERM",
+		       open_err(tl_path("%s/log2", m), O_WRONLY | O_APPEND |
+				O_TRUNC), EPERM);
+	tl_check_errno("H1: ...and truncate(): EPERM",
+		       truncate(tl_path("%s/log2", m), 0) ? errno : 0, EPERM);
+	tl_check_errno("H1: chattr -a through the mount",
+		       chattr(tl_path("%s/log2", m), 0, FS_APPEND_FL), 0);
+	tl_check_errno("H1: after chattr -a: truncate() works",
+		       truncate(tl_path("%s/log2", m), 0) ? errno : 0, 0);
+
+	/* immutable */
+	err = chattr(tl_path("%s/imm", back), FS_IMMUTABLE_FL, 0);
+	tl_check_errno("H1: chattr +i on the backing", err, 0);
+	tl_check_errno("H1: immutable: open O_WRONLY|O_APPEND: EPERM",
+		       open_err(tl_path("%s/imm", m), O_WRONLY | O_APPEND),
+		       EPERM);
+	tl_check_errno("H1: immutable: truncate(): EPERM",
+		       truncate(tl_path("%s/imm", m), 0) ? errno : 0, EPERM);
+	tl_check_errno("H1: immutable: chmod: EPERM",
+		       chmod(tl_path("%s/imm", m), 0600) ? errno : 0, EPERM);
+	tl_check_errno("H1: immutable: unlink: EPERM",
+		       unlink(tl_path("%s/imm", m)) ? errno : 0, EPERM);
+	tl_check("H1: immutable: stat shows the backing's size",
+		 stat(tl_path("%s/imm", m), &st) == 0 && st.st_size == 5,
+		 "size %lld", (long long)st.st_size);
+
+	/* so that the scratch dir can be removed */
+	chattr(tl_path("%s/log", back), 0, FS_APPEND_FL);
+	chattr(tl_path("%s/log_new", back), 0, FS_APPEND_FL);
+	chattr(tl_path("%s/log2", back), 0, FS_APPEND_FL);
+	chattr(tl_path("%s/imm", back), 0, FS_IMMUTABLE_FL);
+}
+
+/* ---- H3: renames and links sent to the server ---- */
+
+static void test_kernel_ids(struct conn *c, const char *back)
+{
+	const char *m = c->rf.mnt;
+	unsigned int ops0[RAWFUSE_OPCODES];
+
+	script_tagged(c, "user_mv", S_IFDIR | 0755, MOVE_USER_TAG);
+	tl_check_errno("H3: user_mv (a server dir, RENAME2/LINK: USER)",
+		       stat_err(tl_path("%s/user_mv/f", m)) ?:
+		       stat_err(tl_path("%s/sub/g", m)), 0);
+	rawfuse_snapshot(&c->rf, ops0);
+	tl_check_errno("H3: rename from a USER dir into a kernel dir: EXDEV",
+		       rename(tl_path("%s/user_mv/f", m),
+			      tl_path("%s/sub/f2", m)) ? errno : 0, EXDEV);
+	tl_check_errno("H3: rename from a kernel dir into a USER dir: EXDEV",
+		       rename(tl_path("%s/sub/g", m),
+			      tl_path("%s/user_mv/g2", m)) ? errno : 0, EXDEV);
+	tl_check_errno("H3: rename of a kernel inode within a USER dir: EXDEV",
+		       rename(tl_path("%s/user_mv/f", m),
+			      tl_path("%s/user_mv/f3", m)) ? errno : 0, EXDEV);
+	tl_check_errno("H3: link of a kernel inode into a USER dir: EXDEV",
+		       link(tl_path("%s/sub/g", m),
+			    tl_path("%s/user_mv/lnk", m)) ? errno : 0, EXDEV);
+	tl_check("H3: no RENAME/RENAME2/LINK reached the server",
+		 rawfuse_ops_of(&c->rf, FUSE_RENAME) == ops0[FUSE_RENAME] &&
+		 rawfuse_ops_of(&c->rf, FUSE_RENAME2) == ops0[FUSE_RENAME2] &&
+		 rawfuse_ops_of(&c->rf, FUSE_LINK) == ops0[FUSE_LINK], "%s",
+		 rawfuse_requests_since(&c->rf, ops0));
+	tl_check("H3: the backing is unchanged",
+		 stat_err(tl_path("%s/user_mv/f", back)) == 0 &&
+		 stat_err(tl_path("%s/sub/g", back)) == 0 &&
+		 stat_err(tl_path("%s/sub/f2", back)) == ENOENT &&
+		 stat_err(tl_path("%s/user_mv/lnk", back)) == ENOENT,
+		 "changed");
+	tl_check_errno("H3: a rename between kernel dirs still works",
+		       rename(tl_path("%s/sub/g", m),
+			      tl_path("%s/sub2/g", m)) ? errno : 0, 0);
+	tl_check_errno("H3: a link between kernel dirs still works",
+		       link(tl_path("%s/sub2/g", m),
+			    tl_path("%s/sub/g_link", m)) ? errno : 0, 0);
+}
+
+/* ---- H4: no file handle the server never issued ---- */
+
+static int ftruncate_fn(void *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (ftruncate(fd, 2))
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static void test_setattr_fh(struct conn *c)
+{
+	const char *f = tl_path("%s/user_sa", c->rf.mnt);
+	unsigned int sa0, ga0;
+
+	script_tagged(c, "user_sa", S_IFREG | 04777, SETATTR_USER_TAG);
+	tl_check_errno("H4: user_sa (a server file, SETATTR: USER)",
+		       stat_err(f), 0);
+	sa0 = atomic_load(&c->setattrs);
+	tl_check_errno("H4: ftruncate of a file opened on the backing",
+		       ftruncate_fn((void *)f), 0);
+	tl_check("H4: ...sent SETATTR to the server",
+		 atomic_load(&c->setattrs) > sa0, "no SETATTR");
+	tl_check("H4: ...without FATTR_FH (fh 0 was never issued)",
+		 atomic_load(&c->setattr_fh) == 0, "%u with FATTR_FH",
+		 atomic_load(&c->setattr_fh));
+
+	/* uid 1000 truncating a set-uid file: GETATTR before killing suid */
+	sa0 = atomic_load(&c->setattrs);
+	ga0 = atomic_load(&c->getattrs);
+	tl_check_errno("H4: ftruncate of a set-uid file as uid 1000",
+		       tl_as_user(&TL_USER_A, ftruncate_fn, (void *)f), 0);
+	tl_check("H4: ...sent GETATTR and SETATTR to the server",
+		 atomic_load(&c->getattrs) > ga0 &&
+		 atomic_load(&c->setattrs) > sa0, "GETATTR %u SETATTR %u",
+		 atomic_load(&c->getattrs) - ga0,
+		 atomic_load(&c->setattrs) - sa0);
+	tl_check("H4: ...GETATTR without FUSE_GETATTR_FH",
+		 atomic_load(&c->getattr_fh) == 0, "%u with FUSE_GETATTR_FH",
+		 atomic_load(&c->getattr_fh));
+	tl_check("H4: ...SETATTR without FATTR_FH",
+		 atomic_load(&c->setattr_fh) == 0, "%u with FATTR_FH",
+		 atomic_load(&c->setattr_fh));
+}
+
+/* ---- M6: ACLs and file attributes are filtered ---- */
+
+/* system.posix_acl_access giving uid 1000 rw- */
+struct acl_xattr {
+	uint32_t version;
+	struct {
+		uint16_t tag, perm;
+		uint32_t id;
+	} e[5];
+};
+
+static const struct acl_xattr acl_user = {
+	2, {
+		{ 0x01, 6, (uint32_t)-1 },	/* ACL_USER_OBJ rw- */
+		{ 0x02, 6, 1000 },		/* ACL_USER 1000 rw- */
+		{ 0x04, 4, (uint32_t)-1 },	/* ACL_GROUP_OBJ r-- */
+		{ 0x10, 6, (uint32_t)-1 },	/* ACL_MASK rw- */
+		{ 0x20, 4, (uint32_t)-1 },	/* ACL_OTHER r-- */
+	},
+};
+
+#define ACL_ACCESS	"system.posix_acl_access"
+
+static int setacl_err(const char *path)
+{
+	return setxattr(path, ACL_ACCESS, &acl_user, sizeof(acl_user), 0) ?
+	       errno : 0;
+}
+
+static void test_unfiltered(struct conn *c, const char *back)
+{
+	const char *m = c->rf.mnt, *ro = tl_path("%s/user_ro/data", m);
+	const char *bro = tl_path("%s/user_ro/data", back);
+	char buf[256];
+	int flags;
+
+	script_tagged(c, "user_ro", S_IFDIR | 0755, READ_ONLY_TAG);
+	tl_check_errno("M6: read-only subtree: chmod: EROFS (as before)",
+		       chmod(ro, 0600) ? errno : 0, EROFS);
+	tl_check_errno("M6: read-only subtree: setfacl: EROFS",
+		       setacl_err(ro), EROFS);
+	tl_check("M6: ...no ACL on the backing",
+		 getxattr(bro, ACL_ACCESS, buf, sizeof(buf)) < 0 &&
+		 errno == ENODATA, "it has one");
+	tl_check_errno("M6: an ACL set on the backing directly",
+		       setacl_err(tl_path("%s/user_ro/acl", back)), 0);
+	tl_check_errno("M6: read-only subtree: removing the ACL: EROFS",
+		       removexattr(tl_path("%s/user_ro/acl", m), ACL_ACCESS) ?
+		       errno : 0, EROFS);
+	tl_check("M6: ...the backing keeps its ACL",
+		 getxattr(tl_path("%s/user_ro/acl", back), ACL_ACCESS, buf,
+			  sizeof(buf)) > 0, "%s", strerror(errno));
+	tl_check_errno("M6: read-only subtree: chattr +A: EROFS",
+		       chattr(ro, FS_NOATIME_FL, 0), EROFS);
+	flags = getflags(bro);
+	tl_check("M6: ...the backing has no FS_NOATIME_FL",
+		 flags >= 0 && !(flags & FS_NOATIME_FL), "flags %#x", flags);
+	tl_check_errno("M6: read-only subtree: reading the ACL works",
+		       getxattr(tl_path("%s/user_ro/acl", m), ACL_ACCESS, buf,
+				sizeof(buf)) < 0 ? errno : 0, 0);
+
+	tl_check_errno("M6: outside: setfacl works",
+		       setacl_err(tl_path("%s/file", m)), 0);
+	tl_check("M6: ...the backing got the ACL",
+		 getxattr(tl_path("%s/file", back), ACL_ACCESS, buf,
+			  sizeof(buf)) == (ssize_t)sizeof(acl_user),
+		 "%s", strerror(errno));
+	tl_check_errno("M6: outside: chattr +A works",
+		       chattr(tl_path("%s/file", m), FS_NOATIME_FL, 0), 0);
+	flags = getflags(tl_path("%s/file", back));
+	tl_check("M6: ...the backing has FS_NOATIME_FL",
+		 flags >= 0 && (flags & FS_NOATIME_FL), "flags %#x", flags);
+}
+
+/* ---- M4: kernel-internal codes from a filter ---- */
+
+static void test_kernel_codes(struct conn *c)
+{
+	const char *f = tl_path("%s/user_kerr/f", c->rf.mnt);
+	struct statfs sfs;
+	char buf[256];
+
+	script_tagged(c, "user_kerr", S_IFDIR | 0755, KERR_TAG);
+	tl_check_errno("M4: pre-filter -ERESTARTSYS (GETATTR): EIO",
+		       stat_err(f), EIO);
+	tl_check_errno("M4: pre-filter -MAX_ERRNO (STATFS): EIO",
+		       statfs(f, &sfs) ? errno : 0, EIO);
+	tl_check_errno("M4: pre-filter -134 (OPEN): EIO",
+		       open_err(f, O_RDONLY), EIO);
+	tl_check_errno("M4: pre-filter -EHWPOISON (GETXATTR) is an errno",
+		       getxattr(f, "user.x", buf, sizeof(buf)) < 0 ? errno : 0,
+		       EHWPOISON);
+	tl_check_errno("M4: post-filter -200 (LISTXATTR): EIO",
+		       listxattr(f, buf, sizeof(buf)) < 0 ? errno : 0, EIO);
+}
+
+/* ---- H6: FUSE_BPF and FUSE_ALLOW_IDMAP ---- */
+
+static void test_idmap(const char *back)
+{
+	struct rawfuse rf;
+	int id;
+
+	rawfuse_mount_opts(&rf, "bpf_review idmap", tl_path("%s/mnt_idmap",
+							     scratch),
+			   "bpf_review", true, NULL, "default_permissions",
+			   FUSE_ALLOW_IDMAP);
+	tl_check_errno("H6: FUSE_BPF + FUSE_ALLOW_IDMAP: the mount works",
+		       stat_err(rf.mnt), 0);
+	id = backing_open(&rf, back);
+	tl_check_errno("H6: ...but FUSE_BPF is not accepted: BACKING_OPEN "
+		       "EOPNOTSUPP", id < 0 ? -id : 0, EOPNOTSUPP);
+	rawfuse_unmount(&rf);
+
+	rawfuse_mount_opts(&rf, "bpf_review noidmap",
+			   tl_path("%s/mnt_noidmap", scratch), "bpf_review",
+			   true, NULL, "default_permissions", 0);
+	id = backing_open(&rf, back);
+	tl_check("H6: FUSE_BPF alone (default_permissions): BACKING_OPEN works",
+		 id > 0, "%s", strerror(-id));
+	rawfuse_unmount(&rf);
+}
+
+static void make_tree(const char *back)
+{
+	static const char *const dirs[] = {
+		"sub", "sub2", "user_mv", "user_ro", "user_kerr",
+	};
+	static const char *const files[] = {
+		"file", "log", "log_new", "log2", "imm", "user_sa",
+		"user_mv/f", "sub/g", "user_ro/data", "user_ro/acl",
+		"user_kerr/f",
+	};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdir(tl_path("%s/%s", back, dirs[i]), 0755))
+			tl_die("mkdir %s: %s", dirs[i], strerror(errno));
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (tl_write_file(tl_path("%s/%s", back, files[i]), "data\n", 5,
+				  0644))
+			tl_die("cannot create %s", files[i]);
+	if (chmod(tl_path("%s/user_sa", back), 04777))
+		tl_die("chmod user_sa: %s", strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = argc > 1 ? argv[1] : getenv("TMPDIR");
+	struct test_filter_bpf *skel;
+	struct bpf_link *link;
+	char back[PATH_MAX];
+	int root_id, fid;
+	struct conn c;
+
+	if (!base || !*base)
+		base = "/tmp";
+	if (geteuid() != 0)
+		tl_die("bpf_review needs root (mount, CAP_SYS_ADMIN ioctls)");
+	snprintf(scratch, sizeof(scratch), "%s/bpf_review.%d", base, getpid());
+	if (snprintf(back, sizeof(back), "%s/back", scratch) >= (int)sizeof(back))
+		tl_die("scratch path too long");
+	if (mkdir(scratch, 0755) || mkdir(back, 0755))
+		tl_die("mkdir %s: %s", back, strerror(errno));
+	make_tree(back);
+
+	skel = test_filter_bpf__open_and_load();
+	if (!skel)
+		tl_die("the test filter does not load: %s", strerror(errno));
+	link = bpf_map__attach_struct_ops(skel->maps.test_filter_ops);
+	if (!link)
+		tl_die("the test filter does not attach: %s", strerror(errno));
+
+	memset(&c, 0, sizeof(c));
+	rawfuse_mount(&c.rf, "bpf_review", tl_path("%s/mnt", scratch),
+		      "bpf_review", true, serve);
+	root_id = backing_open(&c.rf, back);
+	if (root_id <= 0)
+		tl_die("backing open: %s", strerror(-root_id));
+	fid = filter_open(&c.rf, "fusebpf_test");
+	if (fid <= 0)
+		tl_die("FILTER_OPEN of the test filter: %s", strerror(-fid));
+	if (root_set(&c.rf, root_id, fid))
+		tl_die("ROOT_SET: %s", strerror(errno));
+
+	test_append_only(&c, back);
+	test_kernel_ids(&c, back);
+	test_setattr_fh(&c);
+	test_unfiltered(&c, back);
+	test_kernel_codes(&c);
+	tl_check("no request carried a kernel node id (bit 63)",
+		 atomic_load(&c.kernel_ids) == 0, "%u did",
+		 atomic_load(&c.kernel_ids));
+	rawfuse_unmount(&c.rf);
+
+	test_idmap(back);
+
+	bpf_link__destroy(link);
+	test_filter_bpf__destroy(skel);
+	tl_rm_rf(scratch);
+	return tl_done();
+}
