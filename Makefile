@@ -38,7 +38,7 @@ DAEMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC))
 CTL_OBJ		:= $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRC))
 
 .PHONY: all deps demo test test-host test-vm kernel kernel-bench vm-test vm-shell vm-demo bench vm-bench \
-	check-uapi clean
+	check-uapi fuzz-smoke clean
 all: $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS)
 
 # Every build step needs the Debian packages; install what is missing once.
@@ -84,7 +84,7 @@ demo: all
 # The README's test command: host suites in every host mode, then the VM.
 test: test-host test-vm
 
-test-host: all check-uapi
+test-host: all check-uapi fuzz-smoke
 	tests/run-host.sh
 
 test-vm: vm-test
@@ -118,6 +118,24 @@ vm-bench: all $(if $(FUSEBPF_KERNEL_DIR),,kernel-bench)
 # The UAPI header must be byte-identical to the copy the patches add.
 check-uapi:
 	tests/check-uapi.sh
+
+# The policy parser/compiler under libFuzzer + ASan + UBSan for
+# FUZZ_SECONDS, from the committed seeds (new inputs go to a scratch
+# corpus in $(BUILD), crashes to $(BUILD)/fuzz/).
+FUZZ_SECONDS	?= 20
+FUZZ_CFLAGS	:= -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude \
+		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/policy_compile: tests/fuzz/policy_compile.c \
+		userspace/common/policy_compile.c $(HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/policy_compile.c \
+		userspace/common/policy_compile.c -o $@
+
+fuzz-smoke: $(BUILD)/fuzz/policy_compile
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+		-dict=tests/fuzz/policy.dict -artifact_prefix=$(BUILD)/fuzz/ \
+		-print_final_stats=1 $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf $(BUILD)

@@ -3,7 +3,8 @@
  * Command line of fusebpfd:
  *   fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt[,opt...]]
  *   opts: mode=bpf|passthrough|userspace, instance=NAME,
- *         served=RELPATH[:RELPATH...], policy=FILE
+ *         served=RELPATH[:RELPATH...], policy=FILE,
+ *         watch_backing=on|off, entry_timeout=SECS, attr_timeout=SECS
  */
 #ifndef FUSEBPF_OPTIONS_H
 #define FUSEBPF_OPTIONS_H
@@ -28,6 +29,10 @@ struct fusebpf_options {
 	char *served[FUSEBPF_SERVED_MAX];
 	size_t nr_served;
 	char *policy;			/* policy file, or NULL */
+	bool no_watch_backing;		/* watch_backing=off */
+	/* kernel cache seconds; < 0: the daemon's default */
+	double entry_timeout;
+	double attr_timeout;
 };
 
 /*

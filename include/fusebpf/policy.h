@@ -16,13 +16,15 @@
  *
  * Classes and tags. Every policy path of the file gets a class (1..255);
  * class 0 is "no rule" and its rules entry is never read. The daemon tags
- * each inode at lookup with the class of the longest policy path that is a
- * prefix of the inode's path ("*" matches one whole component, an exact
- * component wins over "*"). The 32-bit per-inode tag (what the phase-2
- * kernel filter sees) is FUSEBPF_TAG(class, owner slot): owner-only
- * subtrees need the owner's uid, which differs per matched directory
- * (Android/data/<pkg> belongs to the package's uid), so the daemon records
- * that uid in the owners map under a slot and puts the slot in the tag.
+ * each inode at lookup with the class of the deepest node of the path
+ * tree its path reaches. The compiler composes the rules: a node's class
+ * holds the rules of every policy path that matches it ("*" and an exact
+ * name alike) and of those above it, so one class per inode is enough.
+ * The 32-bit per-inode tag (what the phase-2 kernel filter sees) is
+ * FUSEBPF_TAG(class, owner slot): owner-only subtrees need the owner's
+ * uid, which differs per matched directory (Android/data/<pkg> belongs to
+ * the package's uid), so the daemon records that uid in the owners map
+ * under a slot and puts the slot in the tag.
  *
  * The path tree: node FUSEBPF_PATH_ROOT is the mount root; the child named
  * N (or "*") of node P is paths[{P, N}]. A node with class 0 is only on the
@@ -80,8 +82,19 @@ struct fusebpf_rule {
 	__u32 owner_exempt;	/* uid classes with full access to OWNER_ONLY */
 	__u32 write_exempt;	/* uid classes READ_ONLY does not bind */
 	__u32 hide_exempt;	/* uid classes that still see HIDDEN */
-	__u32 reserved;		/* 0 */
+	__u32 owner_from;	/* FUSEBPF_OWNER_FROM_*: whose uid is owner=dir */
 };
+
+/*
+ * struct fusebpf_rule.owner_from: a class's rule is composed with the
+ * rules above it (policy_compile.h), so its owner-only restriction may
+ * come from the directory where the class starts, from an enclosing
+ * directory (whose owner the tag carries down), or from both: then the
+ * owner is the uid that owns both, and nobody if they differ.
+ */
+#define FUSEBPF_OWNER_FROM_HERE		0	/* the class's own directory */
+#define FUSEBPF_OWNER_FROM_ABOVE	1	/* the enclosing owner-only one */
+#define FUSEBPF_OWNER_FROM_BOTH		2	/* both, if one uid owns both */
 
 struct fusebpf_path_key {
 	__u32 parent;				/* path tree node */

@@ -18,9 +18,14 @@
  *   served PATH                      served by the daemon, never passthrough
  *   audit PATH                       ops go to the audit ring buffer
  *
- * Several directives on one path combine into one class; the class of an
- * inode is that of the longest policy path prefix of its path (a nested
- * path's rule replaces the outer one: repeat directives to keep both).
+ * Rules compose (ISOLATION.md): every rule whose path matches a name
+ * applies to it and to everything below it, whether it names the path
+ * exactly or with "*", and a deeper rule adds to the rules above it; none
+ * lifts a restriction (owner-only, read-only, hide) set above it, and
+ * where two restrict the same way an exemption holds only if both grant
+ * it. Nested owner-only rules: the caller must own every one of them, or be
+ * exempt from all of them; they may only meet with owner=dir or one uid.
+ * A path longer than 4095 bytes or deeper than 64 components is an error.
  */
 #ifndef FUSEBPF_POLICY_COMPILE_H
 #define FUSEBPF_POLICY_COMPILE_H

@@ -16,6 +16,7 @@
  *   - a read-only subtree gives EROFS on every mutating op, reads work
  *     (and in mode passthrough they send no READ to the daemon);
  *   - a hidden name is invisible to every uid its rule covers;
+ *   - rules below an owner-only dir add to it and lift nothing;
  *   - an open file of one app passed to another: its metadata reads fail
  *     (ENOENT) as the lookup would;
  *   - `bpftool map update` on the pinned rules map flips a decision on the
@@ -59,6 +60,7 @@ static const struct tl_user APP2 = { 10002, 10002, 0, { 0 } };
 #define APP2_DIR "Android/data/com.app2"
 #define APP1_OBB "Android/obb/com.app1"
 #define CAMERA "DCIM/Camera"
+#define NEST APP1_DIR "/nest"	/* audit, then read-only ro/ below */
 
 /* ---- the tree ---- */
 
@@ -89,6 +91,11 @@ static void build_tree(void)
 	make(APP1_DIR, 0755, 10001, NULL);
 	make(APP1_DIR "/files", 0755, 10001, NULL);
 	make(APP1_DIR "/files/notes.txt", 0644, 10001, "app1 notes\n");
+	/* root's, 0777: its owner-only rule and owner come from com.app1 */
+	make(NEST, 0777, 0, NULL);
+	make(NEST "/n.txt", 0666, 0, "nested\n");
+	make(NEST "/ro", 0777, 10001, NULL);
+	make(NEST "/ro/r.txt", 0666, 10001, "read me\n");
 	make(APP2_DIR, 0755, 10002, NULL);
 	make(APP2_DIR "/save.dat", 0644, 10002, "level 3\n");
 	make(APP1_OBB, 0755, 10001, NULL);
@@ -478,6 +485,47 @@ static void test_cached_dentry(void)
 }
 
 /*
+ * Issue 10 (2): rules below a package dir (audit nest, read-only nest/ro)
+ * used to make com.app1 an intermediate path node of class 0 that beat
+ * the "*" rule: app2 saw and read app1's dir, and nest was audit-only.
+ * Now they add to owner-only, whose owner stays com.app1's uid (nest is
+ * root's), in every mode: the maps the kernel filter reads hold the
+ * composed rules.
+ */
+static void test_nested_rules(void)
+{
+	struct fusebpf_rule r = get_rule(class_of(NEST "/ro"));
+
+	tl_check("nested: the maps hold owner-only + audit + read-only for nest/ro",
+		 r.flags == (FUSEBPF_RULE_OWNER_ONLY | FUSEBPF_RULE_AUDIT |
+			     FUSEBPF_RULE_READ_ONLY) &&
+		 r.owner_from == FUSEBPF_OWNER_FROM_ABOVE,
+		 "flags 0x%x owner_from %u", r.flags, r.owner_from);
+	tl_check("nested: com.app1 itself has a class",
+		 class_of(APP1_DIR) != 0, "class 0 (rule of '*' lost)");
+	expect(&APP2, "nested: another app's dir still ENOENT", OP_STAT, APP1_DIR, NULL, ENOENT);
+	expect(&APP2, "nested: another app's dir still not listed", OP_LISTED, "Android/data",
+	       "com.app1", ENOENT);
+	expect(&APP2, "nested: another app's file still ENOENT", OP_READ,
+	       APP1_DIR "/files/notes.txt", NULL, ENOENT);
+	expect(&APP2, "nested: the audited subdir ENOENT", OP_STAT, NEST, NULL, ENOENT);
+	expect(&APP2, "nested: a file in it ENOENT", OP_READ, NEST "/n.txt", NULL, ENOENT);
+	expect(&APP2, "nested: create in it refused", OP_CREATE, NEST "/x.txt", NULL, ENOENT);
+	expect(&APP2, "nested: read-only below ENOENT", OP_READ, NEST "/ro/r.txt", NULL, ENOENT);
+	expect(&APP1, "nested: owner reads the audited subdir (root's)", OP_READ, NEST "/n.txt",
+	       NULL, 0);
+	expect(&APP1, "nested: owner lists it", OP_LISTED, NEST, "n.txt", 0);
+	expect(&APP1, "nested: owner creates in it", OP_CREATE, NEST "/mine.txt", NULL, 0);
+	expect(&APP1, "nested: owner unlinks there", OP_UNLINK, NEST "/mine.txt", NULL, 0);
+	expect(&APP1, "nested: owner reads below read-only", OP_READ, NEST "/ro/r.txt", NULL, 0);
+	expect(&APP1, "nested: read-only below: create EROFS", OP_CREATE, NEST "/ro/new.txt",
+	       NULL, EROFS);
+	expect(&APP1, "nested: read-only below: write EROFS", OP_OPEN_W, NEST "/ro/r.txt", NULL,
+	       EROFS);
+	expect(&MEDIA, "nested: privileged reads it", OP_READ, NEST "/ro/r.txt", NULL, 0);
+}
+
+/*
  * An open file of app1 in app2's hands (inherited here; SCM_RIGHTS works
  * alike): no lookup is involved, the reads of its metadata are judged
  * themselves (mode bpf: the kernel filters GETATTR and LISTXATTR).
@@ -571,14 +619,15 @@ static void test_hidden(void)
 
 static void test_bpftool_flip(void)
 {
-	uint32_t data = class_of("Android/data/*"), dl = class_of("Download");
+	/* com.app1 has its own class: "*" composed with the rules below it */
+	uint32_t data = class_of(APP1_DIR), dl = class_of("Download");
 	struct fusebpf_rule saved = get_rule(data), r = saved;
 	int fd;
 
-	tl_check("rule of Android/data/* is owner-only", saved.flags & FUSEBPF_RULE_OWNER_ONLY,
+	tl_check("rule of Android/data/com.app1 is owner-only", saved.flags & FUSEBPF_RULE_OWNER_ONLY,
 		 "flags %#x", saved.flags);
 	r.flags &= ~FUSEBPF_RULE_OWNER_ONLY;
-	tl_check_errno("bpftool map update: Android/data/* not owner-only", bpftool_set_rule(data, &r), 0);
+	tl_check_errno("bpftool map update: Android/data/com.app1 not owner-only", bpftool_set_rule(data, &r), 0);
 	expect(&APP2, "after the update: app1's dir visible", OP_STAT, APP1_DIR, NULL, 0);
 	expect(&APP2, "after the update: listed", OP_LISTED, "Android/data", "com.app1", 0);
 	tl_check_errno("bpftool map update: owner-only again", bpftool_set_rule(data, &saved), 0);
@@ -811,6 +860,7 @@ int main(int argc, char **argv)
 	build_tree();
 
 	test_owner_only();
+	test_nested_rules();
 	test_cached_dentry();
 	test_passed_fd();
 	test_read_only();

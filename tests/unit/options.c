@@ -109,10 +109,48 @@ static void test_served(void)
 	fusebpf_options_free(&o);
 }
 
+/* watch_backing= and the kernel cache timeouts (backing_watch.c) */
+static void test_cache_options(void)
+{
+	struct fusebpf_options o;
+	char err[256];
+
+	CHECK(parse(&o, err, "/b", "/m", NULL, NULL, NULL) == 0);
+	CHECK(!o.no_watch_backing);
+	CHECK(o.entry_timeout < 0 && o.attr_timeout < 0);
+	fusebpf_options_free(&o);
+
+	CHECK(parse(&o, err, "/b", "/m", "-o",
+		    "watch_backing=off,entry_timeout=30,attr_timeout=0.5",
+		    NULL) == 0);
+	CHECK(o.no_watch_backing);
+	CHECK(o.entry_timeout == 30 && o.attr_timeout == 0.5);
+	fusebpf_options_free(&o);
+
+	CHECK(parse(&o, err, "/b", "/m", "-o", "watch_backing=on,entry_timeout=0",
+		    NULL) == 0);
+	CHECK(!o.no_watch_backing && o.entry_timeout == 0);
+	fusebpf_options_free(&o);
+
+	CHECK(parse(&o, err, "/b", "/m", "-o", "watch_backing=yes", NULL) == -1);
+	CHECK(!strcmp(err, "watch_backing=yes: on or off"));
+	fusebpf_options_free(&o);
+	CHECK(parse(&o, err, "/b", "/m", "-o", "attr_timeout=-1", NULL) == -1);
+	CHECK(!strcmp(err, "attr_timeout=-1: not a number of seconds"));
+	fusebpf_options_free(&o);
+	CHECK(parse(&o, err, "/b", "/m", "-o", "entry_timeout=1s", NULL) == -1);
+	fusebpf_options_free(&o);
+	CHECK(parse(&o, err, "/b", "/m", "-o", "entry_timeout=", NULL) == -1);
+	fusebpf_options_free(&o);
+	CHECK(parse(&o, err, "/b", "/m", "-o", "entry_timeout=nan", NULL) == -1);
+	fusebpf_options_free(&o);
+}
+
 int main(void)
 {
 	test_basic();
 	test_errors();
 	test_served();
+	test_cache_options();
 	return unit_report();
 }

@@ -86,6 +86,21 @@ static int parse_served(struct fusebpf_options *opts, const char *val,
 	return ret;
 }
 
+/* A cache timeout: a finite number of seconds, 0 or more */
+static int parse_seconds(double *out, const char *opt, const char *val,
+			 char *err, size_t errlen)
+{
+	char *end;
+	double secs;
+
+	errno = 0;
+	secs = strtod(val, &end);
+	if (!*val || *end || errno || !(secs >= 0 && secs <= 1e9))
+		return fail(err, errlen, "%s: not a number of seconds", opt);
+	*out = secs;
+	return 0;
+}
+
 static int parse_one(struct fusebpf_options *opts, const char *opt,
 		     char *err, size_t errlen)
 {
@@ -120,6 +135,19 @@ static int parse_one(struct fusebpf_options *opts, const char *opt,
 		opts->policy = strdup(val);
 		return opts->policy ? 0 : fail(err, errlen, "out of memory");
 	}
+	if (KEY_IS("watch_backing") && val) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen, "watch_backing=%s: on or off",
+				    val);
+		opts->no_watch_backing = !strcmp(val, "off");
+		return 0;
+	}
+	if (KEY_IS("entry_timeout") && val)
+		return parse_seconds(&opts->entry_timeout, opt, val, err,
+				     errlen);
+	if (KEY_IS("attr_timeout") && val)
+		return parse_seconds(&opts->attr_timeout, opt, val, err,
+				     errlen);
 #undef KEY_IS
 	return fail(err, errlen, "unknown option '%s'", opt);
 }
@@ -143,6 +171,8 @@ int fusebpf_options_parse(struct fusebpf_options *opts, int argc,
 			  char **argv, char *err, size_t errlen)
 {
 	memset(opts, 0, sizeof(*opts));
+	opts->entry_timeout = -1;
+	opts->attr_timeout = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 

@@ -18,6 +18,33 @@
 
 #define MAX_TOKENS	64
 #define MAX_COMPONENTS	64
+#define MAX_PATH_BYTES	(PATH_MAX - 1)	/* a policy path as written */
+#define NR_FLAGS	5
+
+/*
+ * A path as the file writes it: a node of the rule tree, before the rules
+ * that apply to one name are composed (build_tree() below).
+ */
+struct rule_node {
+	unsigned int parent;		/* id of the parent; 0: the mount root */
+	char name[FUSEBPF_POLICY_NAME_MAX];	/* a component or "*" */
+	struct fusebpf_rule rule;	/* the directives on exactly this path */
+	unsigned int order;		/* rank of its first directive, 0: none */
+	unsigned int flag_line[NR_FLAGS];	/* line that set each flag */
+};
+
+/* A rule with everything above it composed in, and where owner-only came from */
+struct composed {
+	struct fusebpf_rule rule;
+	unsigned int owner_line;	/* an owner-only directive in it */
+};
+
+/* A class of the compiled tree before numbering in file order */
+struct pending_class {
+	struct fusebpf_rule rule;
+	char *path;
+	unsigned int order;		/* first directive among its rules */
+};
 
 struct compiler {
 	const char *file;
@@ -25,9 +52,12 @@ struct compiler {
 	char *err;
 	size_t errlen;
 	struct fusebpf_policy *p;
+	struct rule_node *nodes;	/* node id i is nodes[i - 1] */
+	unsigned int nr_nodes;
+	unsigned int nr_rule_paths;	/* nodes with an order */
+	struct pending_class classes[FUSEBPF_POLICY_CLASSES];	/* 1.. */
+	unsigned int nr_classes;
 	__u32 next_node;
-	/* line of the directive that set each class's flag, for messages */
-	unsigned int flag_line[FUSEBPF_POLICY_CLASSES][5];
 };
 
 static int fail(struct compiler *c, const char *fmt, ...)
@@ -56,7 +86,7 @@ const char *fusebpf_rule_flags_str(__u32 flags, char *buf, size_t len)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (unsigned int i = 0; i < 5 && o < len; i++)
+	for (unsigned int i = 0; i < NR_FLAGS && o < len; i++)
 		if (flags & (1u << i))
 			o += snprintf(buf + o, len - o, "%s%s", o ? "," : "",
 				      flag_names[i]);
@@ -93,6 +123,8 @@ static int split_path(struct compiler *c, char *path, char **comp, int *n)
 	char *s = path, *save = NULL, *tok;
 
 	*n = 0;
+	if (strlen(path) > MAX_PATH_BYTES)
+		return fail(c, "path longer than %d bytes", MAX_PATH_BYTES);
 	if (strstr(path, "//"))
 		return fail(c, "'%s': empty path component", path);
 	while (*s == '/')
@@ -117,60 +149,69 @@ static int split_path(struct compiler *c, char *path, char **comp, int *n)
 	return 0;
 }
 
-static struct fusebpf_policy_path *find_path(struct fusebpf_policy *p,
-					     __u32 parent, const char *name)
+/* The path of rule node @id as written, e.g. "Android/data/<star>" */
+static char *node_path(const struct compiler *c, unsigned int id)
 {
-	for (size_t i = 0; i < p->nr_paths; i++)
-		if (p->paths[i].key.parent == parent &&
-		    !strcmp(p->paths[i].key.name, name))
-			return &p->paths[i];
-	return NULL;
+	size_t len = 0, o;
+	char *path;
+
+	for (unsigned int i = id; i; i = c->nodes[i - 1].parent)
+		len += strlen(c->nodes[i - 1].name) + 1;
+	path = malloc(len ? len : 1);
+	if (!path)
+		return NULL;
+	o = len ? len - 1 : 0;
+	path[o] = '\0';
+	for (unsigned int i = id; i; i = c->nodes[i - 1].parent) {
+		size_t n = strlen(c->nodes[i - 1].name);
+
+		o -= n;
+		memcpy(path + o, c->nodes[i - 1].name, n);
+		if (o)
+			path[--o] = '/';
+	}
+	return path;
 }
 
-/* The class of a policy path, creating its path tree nodes and class. */
-static int path_class(struct compiler *c, char *path, __u32 *cls)
+/* The rule node of a policy path, created with the nodes on its way. */
+static int path_node(struct compiler *c, char *path, unsigned int *id)
 {
-	struct fusebpf_policy *p = c->p;
-	char *comp[MAX_COMPONENTS], joined[PATH_MAX] = "";
-	struct fusebpf_policy_path *e = NULL;
-	__u32 parent = FUSEBPF_PATH_ROOT;
-	size_t o = 0;
+	char *comp[MAX_COMPONENTS];
+	unsigned int parent = 0, found;
 	int n;
 
 	if (split_path(c, path, comp, &n))
 		return -1;
 	for (int i = 0; i < n; i++) {
-		o += snprintf(joined + o, sizeof(joined) - o, "%s%s",
-			      i ? "/" : "", comp[i]);
-		e = find_path(p, parent, comp[i]);
-		if (!e) {
-			void *grown;
+		found = 0;
+		for (unsigned int j = 0; j < c->nr_nodes && !found; j++)
+			if (c->nodes[j].parent == parent &&
+			    !strcmp(c->nodes[j].name, comp[i]))
+				found = j + 1;
+		if (!found) {
+			struct rule_node *grown;
 
-			if (p->nr_paths == FUSEBPF_POLICY_MAX_PATH_NODES)
+			if (c->nr_nodes == FUSEBPF_POLICY_MAX_PATH_NODES)
 				return fail(c, "more than %d path components in all",
 					    FUSEBPF_POLICY_MAX_PATH_NODES);
-			grown = realloc(p->paths, (p->nr_paths + 1) * sizeof(*e));
+			grown = realloc(c->nodes, (c->nr_nodes + 1) * sizeof(*grown));
 			if (!grown)
 				return fail(c, "out of memory");
-			p->paths = grown;
-			e = &p->paths[p->nr_paths++];
-			memset(e, 0, sizeof(*e));
-			e->key.parent = parent;
-			strcpy(e->key.name, comp[i]);
-			e->val.node = ++c->next_node;
+			c->nodes = grown;
+			memset(&grown[c->nr_nodes], 0, sizeof(*grown));
+			grown[c->nr_nodes].parent = parent;
+			strcpy(grown[c->nr_nodes].name, comp[i]);
+			found = ++c->nr_nodes;
 		}
-		parent = e->val.node;
+		parent = found;
 	}
-	if (!e->val.cls) {
-		if (p->nr_classes == FUSEBPF_POLICY_CLASSES - 1)
+	if (!c->nodes[parent - 1].order) {
+		if (c->nr_rule_paths == FUSEBPF_POLICY_CLASSES - 1)
 			return fail(c, "more than %d policy paths",
 				    FUSEBPF_POLICY_CLASSES - 1);
-		e->val.cls = ++p->nr_classes;
-		p->class_path[e->val.cls] = strdup(joined);
-		if (!p->class_path[e->val.cls])
-			return fail(c, "out of memory");
+		c->nodes[parent - 1].order = ++c->nr_rule_paths;
 	}
-	*cls = e->val.cls;
+	*id = parent;
 	return 0;
 }
 
@@ -223,16 +264,21 @@ static int exempt_bits(struct compiler *c, const char *val, __u32 dflt,
 	return 0;
 }
 
-/* Sets one flag of a class, once. */
-static int set_flag(struct compiler *c, __u32 cls, unsigned int bit)
+/* Sets one flag of a rule node, once. */
+static int set_flag(struct compiler *c, unsigned int id, unsigned int bit)
 {
-	struct fusebpf_rule *r = &c->p->rules[cls];
+	struct rule_node *n = &c->nodes[id - 1];
+	char *path;
 
-	if (r->flags & (1u << bit))
-		return fail(c, "'%s %s' repeats line %u", flag_names[bit],
-			    c->p->class_path[cls], c->flag_line[cls][bit]);
-	r->flags |= 1u << bit;
-	c->flag_line[cls][bit] = c->line;
+	if (n->rule.flags & (1u << bit)) {
+		path = node_path(c, id);
+		fail(c, "'%s %s' repeats line %u", flag_names[bit],
+		     path ? path : "?", n->flag_line[bit]);
+		free(path);
+		return -1;
+	}
+	n->rule.flags |= 1u << bit;
+	n->flag_line[bit] = c->line;
 	return 0;
 }
 
@@ -287,7 +333,8 @@ static int directive_rule(struct compiler *c, const char *dir, char **tok,
 {
 	struct fusebpf_rule *r;
 	struct options o;
-	__u32 cls = 0, bits;
+	unsigned int id = 0;
+	__u32 bits;
 
 	if (ntok < 1)
 		return fail(c, "%s needs a path", dir);
@@ -303,11 +350,11 @@ static int directive_rule(struct compiler *c, const char *dir, char **tok,
 			  !strcmp(dir, "owner-only") ? "owner, exempt" :
 			  !strcmp(dir, "read-only") || !strcmp(dir, "hide") ?
 			  "exempt" : "", &o) ||
-	    path_class(c, tok[0], &cls))
+	    path_node(c, tok[0], &id))
 		return -1;
-	r = &c->p->rules[cls];
+	r = &c->nodes[id - 1].rule;
 	if (!strcmp(dir, "owner-only")) {
-		if (set_flag(c, cls, 0) ||
+		if (set_flag(c, id, 0) ||
 		    exempt_bits(c, o.exempt, FUSEBPF_UID_PRIVILEGED,
 				&r->owner_exempt))
 			return -1;
@@ -318,14 +365,14 @@ static int directive_rule(struct compiler *c, const char *dir, char **tok,
 		return 0;
 	}
 	if (!strcmp(dir, "read-only"))
-		return set_flag(c, cls, 1) ||
+		return set_flag(c, id, 1) ||
 		       exempt_bits(c, o.exempt, 0, &r->write_exempt) ? -1 : 0;
 	if (!strcmp(dir, "hide"))
-		return set_flag(c, cls, 2) ||
+		return set_flag(c, id, 2) ||
 		       exempt_bits(c, o.exempt, 0, &r->hide_exempt) ? -1 : 0;
 	if (!strcmp(dir, "served"))
-		return set_flag(c, cls, 3);
-	return set_flag(c, cls, 4);
+		return set_flag(c, id, 3);
+	return set_flag(c, id, 4);
 }
 
 static int compile_line(struct compiler *c, char *line)
@@ -360,6 +407,219 @@ static int compile_line(struct compiler *c, char *line)
 		return directive_rule(c, tok[0], tok + 1, ntok - 1);
 	return fail(c, "unknown directive '%s' (privileged-uid, owner-only, read-only, hide, served, audit)",
 		    tok[0]);
+}
+
+/* ---- composition: the rules of every path that applies to a name ---- */
+
+/*
+ * Adds the restrictions of @add (from rule node @from) to @into. Flags
+ * are ORed; where both restrict the same way, an exemption holds only if
+ * both grant it, and the caller must be the owner for both owner-only
+ * rules (userspace/daemon/policy.c compares the owners of owner=dir
+ * rules; owner=UID rules can only meet the same uid).
+ */
+static int compose(struct compiler *c, struct composed *into,
+		   const struct rule_node *from)
+{
+	const struct fusebpf_rule *add = &from->rule;
+	struct fusebpf_rule *r = &into->rule;
+
+	if (add->flags & FUSEBPF_RULE_OWNER_ONLY) {
+		if (!(r->flags & FUSEBPF_RULE_OWNER_ONLY)) {
+			r->owner_uid = add->owner_uid;
+			r->owner_exempt = add->owner_exempt;
+			into->owner_line = from->flag_line[0];
+		} else if (r->owner_uid != add->owner_uid) {
+			c->line = 0;
+			return fail(c, "owner-only rules of lines %u and %u apply to the same names with different owners (together they need owner=dir or the same uid)",
+				    into->owner_line, from->flag_line[0]);
+		} else {
+			r->owner_exempt &= add->owner_exempt;
+		}
+	}
+	if (add->flags & FUSEBPF_RULE_READ_ONLY)
+		r->write_exempt = (r->flags & FUSEBPF_RULE_READ_ONLY) ?
+				  r->write_exempt & add->write_exempt :
+				  add->write_exempt;
+	if (add->flags & FUSEBPF_RULE_HIDDEN)
+		r->hide_exempt = (r->flags & FUSEBPF_RULE_HIDDEN) ?
+				 r->hide_exempt & add->hide_exempt :
+				 add->hide_exempt;
+	r->flags |= add->flags;
+	return 0;
+}
+
+static bool in_set(const unsigned int *set, size_t n, unsigned int id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == id)
+			return true;
+	return false;
+}
+
+static int add_path(struct compiler *c, __u32 parent, const char *name,
+		    __u32 cls, __u32 *node)
+{
+	struct fusebpf_policy *p = c->p;
+	struct fusebpf_policy_path *e;
+	void *grown;
+
+	if (p->nr_paths == FUSEBPF_POLICY_MAX_PATH_NODES)
+		return fail(c, "more than %d path nodes once the rules under '*' are copied to the names they also match",
+			    FUSEBPF_POLICY_MAX_PATH_NODES);
+	grown = realloc(p->paths, (p->nr_paths + 1) * sizeof(*e));
+	if (!grown)
+		return fail(c, "out of memory");
+	p->paths = grown;
+	e = &p->paths[p->nr_paths++];
+	memset(e, 0, sizeof(*e));
+	e->key.parent = parent;
+	strcpy(e->key.name, name);
+	e->val.node = *node = ++c->next_node;
+	e->val.cls = cls;
+	return 0;
+}
+
+/*
+ * The compiled child @name of the compiled node @node, which stands for
+ * the rule nodes @set (@above: their composed rule). A name matches its
+ * exact rule node and the "*" one: the child stands for both, so rules on
+ * either apply, and so do the rules below either. Its class composes the
+ * rules above with those on the matched paths; none: class 0, the tag
+ * keeps the parent's class.
+ */
+static int build_child(struct compiler *c, const unsigned int *set, size_t n,
+		       __u32 node, const struct composed *above,
+		       const char *path, const char *name, int depth);
+
+static int build_children(struct compiler *c, const unsigned int *set,
+			  size_t n, __u32 node, const struct composed *above,
+			  const char *path, int depth)
+{
+	for (unsigned int i = 0; i < c->nr_nodes; i++) {
+		const char *name = c->nodes[i].name;
+		bool seen = false;
+
+		if (!in_set(set, n, c->nodes[i].parent))
+			continue;
+		/* each name once: the first rule node of that name */
+		for (unsigned int j = 0; j < i && !seen; j++)
+			seen = in_set(set, n, c->nodes[j].parent) &&
+			       !strcmp(c->nodes[j].name, name);
+		if (!seen && build_child(c, set, n, node, above, path, name,
+					 depth))
+			return -1;
+	}
+	return 0;
+}
+
+static int build_child(struct compiler *c, const unsigned int *set, size_t n,
+		       __u32 node, const struct composed *above,
+		       const char *path, const char *name, int depth)
+{
+	bool star = !strcmp(name, "*");
+	struct composed here = { 0 }, all = *above;
+	unsigned int *child = NULL, order = 0;
+	size_t nchild = 0;
+	char *child_path = NULL;
+	__u32 cls = 0, id = 0;
+	int ret = -1;
+
+	if (depth == MAX_COMPONENTS)	/* split_path() keeps rules shallower */
+		return fail(c, "path deeper than %d components", MAX_COMPONENTS);
+	child = malloc(c->nr_nodes * sizeof(*child));
+	if (!child || asprintf(&child_path, "%s%s%s", path, *path ? "/" : "",
+			       name) < 0) {
+		child_path = NULL;
+		fail(c, "out of memory");
+		goto out;
+	}
+	for (unsigned int i = 0; i < c->nr_nodes; i++) {
+		const struct rule_node *r = &c->nodes[i];
+
+		if (!in_set(set, n, r->parent) ||
+		    (strcmp(r->name, name) && (star || strcmp(r->name, "*"))))
+			continue;
+		child[nchild++] = i + 1;
+		if (r->order && compose(c, &here, r))
+			goto out;
+		if (r->order && (!order || r->order < order))
+			order = r->order;
+	}
+	if (order) {
+		struct pending_class *pc;
+
+		if (compose(c, &all, &(struct rule_node){
+				.rule = here.rule,
+				.flag_line = { here.owner_line } }))
+			goto out;
+		/* where the owner of the composed owner-only rule comes from */
+		all.rule.owner_from = FUSEBPF_OWNER_FROM_HERE;
+		if (above->rule.flags & FUSEBPF_RULE_OWNER_ONLY)
+			all.rule.owner_from =
+				(here.rule.flags & FUSEBPF_RULE_OWNER_ONLY) ?
+				FUSEBPF_OWNER_FROM_BOTH :
+				FUSEBPF_OWNER_FROM_ABOVE;
+		if (c->nr_classes == FUSEBPF_POLICY_CLASSES - 1) {
+			fail(c, "more than %d classes once the rules under '*' are copied to the names they also match",
+			     FUSEBPF_POLICY_CLASSES - 1);
+			goto out;
+		}
+		cls = ++c->nr_classes;
+		pc = &c->classes[cls];
+		pc->rule = all.rule;
+		pc->order = order;
+		pc->path = child_path;
+		child_path = strdup(pc->path);
+		if (!child_path) {
+			fail(c, "out of memory");
+			goto out;
+		}
+	}
+	if (add_path(c, node, name, cls, &id))
+		goto out;
+	ret = build_children(c, child, nchild, id, &all, child_path, depth + 1);
+out:
+	free(child_path);
+	free(child);
+	return ret;
+}
+
+/*
+ * Numbers the classes in the order of their first directive in the file
+ * (a policy without nesting keeps one class per path, numbered as
+ * written), and moves them into @c->p.
+ */
+static int number_classes(struct compiler *c)
+{
+	struct fusebpf_policy *p = c->p;
+	unsigned int rank[FUSEBPF_POLICY_CLASSES] = { 0 };
+	unsigned int next = 0;
+
+	for (unsigned int order = 1; order <= c->nr_rule_paths; order++)
+		for (unsigned int cls = 1; cls <= c->nr_classes; cls++)
+			if (c->classes[cls].order == order)
+				rank[cls] = ++next;
+	for (unsigned int cls = 1; cls <= c->nr_classes; cls++) {
+		p->rules[rank[cls]] = c->classes[cls].rule;
+		p->class_path[rank[cls]] = c->classes[cls].path;
+		c->classes[cls].path = NULL;
+	}
+	for (size_t i = 0; i < p->nr_paths; i++)
+		p->paths[i].val.cls = rank[p->paths[i].val.cls];
+	p->nr_classes = c->nr_classes;
+	return 0;
+}
+
+static int build_tree(struct compiler *c)
+{
+	const unsigned int root = 0;
+	const struct composed none = { 0 };
+
+	c->line = 0;
+	if (build_children(c, &root, 1, FUSEBPF_PATH_ROOT, &none, "", 0))
+		return -1;
+	return number_classes(c);
 }
 
 void fusebpf_policy_free(struct fusebpf_policy *p)
@@ -408,6 +668,11 @@ int fusebpf_policy_compile_text(const char *name, const char *text,
 		if (*s)
 			s++;
 	}
+	if (!ret)
+		ret = build_tree(c);
+	for (unsigned int i = 1; i <= c->nr_classes; i++)
+		free(c->classes[i].path);
+	free(c->nodes);
 	free(c);
 	if (ret)
 		fusebpf_policy_free(p);

@@ -84,7 +84,8 @@ struct daemon {
 	int root_mount_id;		/* mount id of BACKING */
 	dev_t root_dev;
 	ino_t root_ino;
-	double timeout;			/* entry/attr cache seconds */
+	double timeout;			/* attr cache seconds (> 0) */
+	double entry_timeout;		/* entry cache seconds */
 
 	enum fusebpf_mode mode;		/* decided at INIT */
 	uint64_t kernel_flags;		/* INIT flags the kernel offered */
@@ -101,6 +102,7 @@ struct daemon {
 	bool passthrough_fallback_logged;
 	struct policy *policy;		/* NULL: no policy maps */
 	uint32_t filter_id;		/* mode bpf: the policy filter, 0: none */
+	struct backing_watch *watch;	/* backing_watch.c; NULL: not watching */
 };
 
 static inline struct daemon *req_daemon(fuse_req_t req)

@@ -143,7 +143,7 @@ static void fill_entry(struct daemon *d, struct inode *inode,
 	e->attr = *st;
 	/* 0 where the policy decides per caller: see policy.c */
 	e->attr_timeout = policy_timeout(d, inode);
-	e->entry_timeout = e->attr_timeout;
+	e->entry_timeout = e->attr_timeout > 0 ? d->entry_timeout : 0;
 }
 
 /*

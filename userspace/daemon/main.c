@@ -24,9 +24,11 @@
 #include "fusebpf/policy_compile.h"
 #include "uapi/linux/fuse_bpf.h"
 #include "fusebpfd.h"
+#include "backing_watch.h"
 
 #define INIT_TIMEOUT_SEC	30
 #define MAX_THREADS		32
+#define CACHE_TIMEOUT_SEC	1.0	/* entry_timeout, attr_timeout */
 
 struct fuse_session *session_new(struct daemon *d);
 void log_to_syslog(void);
@@ -39,7 +41,10 @@ static const char usage[] =
 	"  -o instance=NAME   runtime state in /run/fusebpf/NAME\n"
 	"                     (default: the FUSE connection id)\n"
 	"  -o served=REL[:REL...]  subtrees of BACKING served by the daemon\n"
-	"  -o policy=FILE     enforce a policy file (see fusebpfctl policy)\n";
+	"  -o policy=FILE     enforce a policy file (see fusebpfctl policy)\n"
+	"  -o watch_backing=on|off  invalidate kernel caches on changes made\n"
+	"                     directly in BACKING (default on)\n"
+	"  -o entry_timeout=SECS,attr_timeout=SECS  kernel cache (default 1)\n";
 
 /* -o policy=FILE, compiled before anything is mounted */
 static struct fusebpf_policy policy_file;
@@ -184,6 +189,8 @@ static void *startup_thread(void *arg)
 		ret = bpf_filter_pin(policy_pin_dir(d));
 	if (!ret)
 		ret = policy_start(d);
+	if (!ret)
+		ret = backing_watch_start(d);
 	if (ret) {
 		startup_failed = true;
 		/* ends the loop: the kernel aborts the connection */
@@ -208,7 +215,11 @@ static int run(struct daemon *d)
 
 	pthread_mutex_init(&d->init_lock, NULL);
 	pthread_cond_init(&d->init_cond, NULL);
-	d->timeout = 1.0;
+	/* attr 0 is kept as 1 ns: policy_timeout() 0 means "per caller" */
+	d->timeout = d->opts.attr_timeout < 0 ? CACHE_TIMEOUT_SEC :
+		     d->opts.attr_timeout > 0 ? d->opts.attr_timeout : 1e-9;
+	d->entry_timeout = d->opts.entry_timeout < 0 ? CACHE_TIMEOUT_SEC :
+			   d->opts.entry_timeout;
 	if (open_backing(d, &root_fd))
 		goto out_fds;
 	ret = runtime_create(d);
@@ -259,6 +270,7 @@ static int run(struct daemon *d)
 	/* > 0: the signal that ended it (a clean exit); < 0: -errno */
 	ret = fuse_session_loop_mt(d->se, cfg) < 0 ? 1 : 0;
 	pthread_join(startup, NULL);
+	backing_watch_stop(d);
 	policy_stop(d);
 	/* unpublish before unmounting: the instance name becomes free */
 	runtime_remove(d);

@@ -477,9 +477,19 @@ static struct policy_tag tag_child(struct daemon *d,
 		return t;
 	t.pnode = node.node;
 	if (node.cls && node.cls < FUSEBPF_POLICY_CLASSES) {
+		uint32_t from = rule_of(d->policy, node.cls).owner_from;
+
 		t.cls = node.cls;
+		/* owner-only from above: keep that directory's owner */
+		if (from == FUSEBPF_OWNER_FROM_ABOVE)
+			return t;
 		t.owner_uid = owner_of(o);
-		t.slot = owner_slot(d, t.owner_uid);
+		/* owner-only here and above: one uid must own both, else nobody */
+		if (from == FUSEBPF_OWNER_FROM_BOTH &&
+		    t.owner_uid != parent->owner_uid)
+			t.owner_uid = FUSEBPF_OWNER_DIR;
+		t.slot = t.owner_uid == FUSEBPF_OWNER_DIR ? 0 :
+			 owner_slot(d, t.owner_uid);
 	}
 	return t;
 }
