@@ -2,7 +2,7 @@
 /*
  * handles - file handle export and inode-number reuse on a mount.
  *
- *   handles MOUNT BACKING [--reuse-tries N]
+ *   handles MOUNT BACKING [--reuse-tries N] [--walk-files N]
  *
  * MOUNT is a FUSE mount of BACKING (root needed: open_by_handle_at wants
  * CAP_DAC_READ_SEARCH, drop_caches wants root).
@@ -21,11 +21,16 @@
  *     old name and old handle never reach the new file. Same with the old
  *     file kept open through the mount (old fd keeps old content).
  *     If the backing fs never reuses the number, the check is a SKIP.
+ * (d) File descriptors stay bounded: with the daemon's open-file limit
+ *     lowered to 4096 (prlimit), two stat walks through the mount over
+ *     100,000 files (made in BACKING) see every file, and the daemon
+ *     never holds more than 3/4 of the limit (--walk-files N to resize).
  */
 #include <dirent.h>
 #include <stddef.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "testlib.h"
@@ -46,6 +51,7 @@ static char mnt[PATH_MAX / 2], back[PATH_MAX / 2];
 static char mwork[PATH_MAX], bwork[PATH_MAX];	/* MOUNT/BACKING handles.<pid> */
 static int mount_fd = -1;
 static long reuse_tries = 2000;
+static long walk_files = 100000;
 
 #define M(name) tl_path("%s/%s", mwork, name)
 #define B(name) tl_path("%s/%s", bwork, name)
@@ -147,6 +153,26 @@ static void test_export(void)
 		fd = open_handle(&lfh, O_RDONLY);
 		tl_check("handle opens the file after its first link is removed",
 			 fd >= 0 && fd_content_is(fd, "hardlinked"), "got %s",
+			 fd < 0 ? tl_errname(-fd) : "other content");
+		if (fd >= 0)
+			close(fd);
+	}
+	/*
+	 * ... also when the name it was last looked up by goes and another
+	 * link stays: hl_d is made by link(), then hl_c is looked up again
+	 */
+	tl_write_file(M("hl_c"), "linked too", 10, 0644);
+	link(M("hl_c"), M("hl_d"));
+	tl_drop_caches();
+	if (lstat(M("hl_c"), &st2) || get_handle(M("hl_c"), &lfh)) {
+		tl_fail("handle of a file looked up by its first link", "%s",
+			tl_errname(errno));
+	} else {
+		unlink(M("hl_c"));
+		tl_drop_caches();
+		fd = open_handle(&lfh, O_RDONLY);
+		tl_check("handle opens the file after the name it was last looked up by is removed",
+			 fd >= 0 && fd_content_is(fd, "linked too"), "got %s",
 			 fd < 0 ? tl_errname(-fd) : "other content");
 		if (fd >= 0)
 			close(fd);
@@ -591,6 +617,158 @@ static void test_reuse_after_forget(void)
 	}
 }
 
+#define WALK_DIRS	100
+#define WALK_NOFILE	4096
+
+/* how many fds @pid has open, -1 if unknown */
+static int fd_count(pid_t pid)
+{
+	DIR *d = opendir(tl_path("/proc/%d/fd", (int)pid));
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * The daemon serving the mount: its instance state, else the fusebpfd
+ * process holding BACKING open.
+ */
+static pid_t daemon_pid(void)
+{
+	char real[PATH_MAX], target[PATH_MAX], comm[32];
+	struct tl_counters c;
+	struct dirent *pe;
+	pid_t found = 0;
+	DIR *proc;
+
+	if (!tl_counters_read(mnt, &c) && c.pid > 0)
+		return c.pid;
+	if (!realpath(back, real) || !(proc = opendir("/proc")))
+		return 0;
+	while (!found && (pe = readdir(proc))) {
+		pid_t pid = atoi(pe->d_name);
+		struct dirent *fe;
+		DIR *fds;
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		f = fopen(tl_path("/proc/%d/comm", (int)pid), "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strcmp(comm, "fusebpfd\n"))
+			continue;
+		fds = opendir(tl_path("/proc/%d/fd", (int)pid));
+		while (fds && !found && (fe = readdir(fds))) {
+			ssize_t n = readlink(tl_path("/proc/%d/fd/%s", (int)pid,
+						     fe->d_name),
+					     target, sizeof(target) - 1);
+
+			if (n > 0 && (target[n] = 0, !strcmp(target, real)))
+				found = pid;
+		}
+		if (fds)
+			closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* stats every file of the walk tree through the mount; files seen */
+static long walk(const char *top, pid_t pid, int *max_fds, int *first_err)
+{
+	long seen = 0;
+
+	for (int i = 0; i < WALK_DIRS; i++) {
+		DIR *dh = opendir(tl_path("%s/d%d", top, i));
+		struct dirent *de;
+		struct stat st;
+		int n;
+
+		if (!dh) {
+			if (!*first_err)
+				*first_err = errno;
+			continue;
+		}
+		while ((de = readdir(dh))) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (!fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+				seen++;
+			else if (!*first_err)
+				*first_err = errno;
+		}
+		closedir(dh);
+		n = fd_count(pid);
+		if (n > *max_fds)
+			*max_fds = n;
+	}
+	return seen;
+}
+
+static void test_fd_bound(void)
+{
+	struct rlimit low = { WALK_NOFILE, WALK_NOFILE }, old;
+	char btop[PATH_MAX + 8], mtop[PATH_MAX + 8];	/* tl_path's ring turns */
+	long per_dir = walk_files / WALK_DIRS, seen;
+	int max_fds = 0, err = 0;
+	pid_t pid = daemon_pid();
+	time_t start = time(NULL);
+
+	if (pid <= 0) {
+		tl_fail("fd bound", "daemon pid unknown");
+		return;
+	}
+	snprintf(btop, sizeof(btop), "%s/walk", bwork);
+	snprintf(mtop, sizeof(mtop), "%s/walk", mwork);
+	if (mkdir(btop, 0755))
+		tl_die("mkdir %s: %s", btop, tl_errname(errno));
+	for (int i = 0; i < WALK_DIRS; i++) {
+		char dir[PATH_MAX + 24];
+
+		snprintf(dir, sizeof(dir), "%s/d%d", btop, i);
+		if (mkdir(dir, 0755))
+			tl_die("mkdir %s: %s", dir, tl_errname(errno));
+		for (long j = 0; j < per_dir; j++)
+			if (mknodat(AT_FDCWD, tl_path("%s/f%ld", dir, j),
+				    S_IFREG | 0644, 0))
+				tl_die("mknod in %s: %s", dir, tl_errname(errno));
+	}
+	printf("# %ld files made in BACKING in %lds\n", per_dir * WALK_DIRS,
+	       (long)(time(NULL) - start));
+	if (prlimit(pid, RLIMIT_NOFILE, &low, &old)) {
+		tl_fail("fd bound: prlimit of the daemon", "%s", tl_errname(errno));
+	} else {
+		/* the second walk revalidates: lookups of dropped inodes */
+		for (int round = 0; round < 2; round++) {
+			err = 0;
+			seen = walk(mtop, pid, &max_fds, &err);
+			tl_check(tl_path("fd bound: walk %d of %ld files with RLIMIT_NOFILE %d sees every file",
+					 round + 1, per_dir * WALK_DIRS, WALK_NOFILE),
+				 seen == per_dir * WALK_DIRS && !err,
+				 "%ld seen, first error %s", seen,
+				 err ? tl_errname(err) : "none");
+		}
+		printf("# daemon fds: at most %d during the walks (%lds)\n",
+		       max_fds, (long)(time(NULL) - start));
+		tl_check("fd bound: the daemon's fds stay below 3/4 of its limit",
+			 max_fds > 0 && max_fds <= WALK_NOFILE * 3 / 4,
+			 "%d fds open", max_fds);
+		prlimit(pid, RLIMIT_NOFILE, &old, NULL);
+	}
+	tl_rm_rf(btop);
+	tl_drop_caches();
+}
+
 int main(int argc, char **argv)
 {
 	struct stat st;
@@ -601,6 +779,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--reuse-tries") && i + 1 < argc) {
 			reuse_tries = strtol(argv[++i], &end, 0);
 			if (*end || reuse_tries <= 0)
+				goto usage;
+		} else if (!strcmp(argv[i], "--walk-files") && i + 1 < argc) {
+			walk_files = strtol(argv[++i], &end, 0);
+			if (*end || walk_files < WALK_DIRS)
 				goto usage;
 		} else if (argv[i][0] != '-' && pos == 0) {
 			snprintf(mnt, sizeof(mnt), "%s", argv[i]);
@@ -636,11 +818,12 @@ int main(int argc, char **argv)
 	test_reuse_dentry();
 	test_reuse_open_fd();
 	test_reuse_after_forget();
+	test_fd_bound();
 
 	close(mount_fd);
 	tl_rm_rf(mwork);
 	return tl_done();
 usage:
-	fprintf(stderr, "usage: handles MOUNT BACKING [--reuse-tries N]\n");
+	fprintf(stderr, "usage: handles MOUNT BACKING [--reuse-tries N] [--walk-files N]\n");
 	return 2;
 }

@@ -27,15 +27,22 @@ struct policy_tag {
 	uint32_t slot;			/* owners map slot of owner_uid */
 };
 
+struct link_place;
+
 /* A FUSE inode: one backing inode, see include/fusebpf/node_registry.h. */
 struct inode {
 	struct fusebpf_node node;	/* first: container_of by cast */
-	int fd;				/* O_PATH; -1 while retired */
+	int fd;				/* O_PATH; -1 while retired or dropped */
+	/* fd LRU of inode_table.c (table lock); pinned: not dropped */
+	struct inode *fd_prev, *fd_next;
+	bool fd_listed;
+	uint32_t pins;			/* requests in flight using fd */
 	mode_t type;			/* S_IFMT bits */
 	bool served;			/* in a subtree the daemon serves */
 	/* non-directories: where we last saw it, to reopen it by handle */
 	uint64_t parent_id;
 	char *name;
+	struct link_place *links;	/* its other names (hard links) */
 	char *served_relpath;		/* set on ancestors of served subtrees */
 	/* passthrough (mode passthrough), under the table lock */
 	int32_t backing_id;		/* 0: none registered */
@@ -73,6 +80,15 @@ struct inode_table {
 	pthread_mutex_t lock;
 	struct fusebpf_node_registry reg;
 	struct inode *root;
+	/*
+	 * O_PATH fds of live handle-keyed inodes, least recently used first:
+	 * beyond fd_cap (from RLIMIT_NOFILE) the oldest unpinned are closed
+	 * and reopened by handle when next used.
+	 */
+	struct inode *fd_head, *fd_tail;
+	size_t nr_fds, fd_cap;
+	unsigned int fd_opens;		/* since fd_cap was last computed */
+	pthread_key_t pins_key;		/* a worker thread's pinned inodes */
 };
 
 struct daemon {
@@ -117,8 +133,14 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* inode_table.c */
 int inode_table_init(struct daemon *d, int root_fd);
 void inode_table_destroy(struct daemon *d);
-/* Live inode of a nodeid, or NULL (unknown or retired: ESTALE). */
+/*
+ * Live inode of a nodeid, or NULL (unknown or retired: ESTALE). Its fd is
+ * open (reopened by handle if it was dropped) and pinned until this worker
+ * thread reads its next request (inode_request_done).
+ */
 struct inode *inode_get(struct daemon *d, fuse_ino_t ino);
+/* raw_io.c, before reading the next request: unpins the last one's inodes */
+void inode_request_done(struct daemon *d);
 /* Looks @name up in @parent ("." and ".." included) and takes a reference. */
 int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 		 struct fuse_entry_param *e, struct inode **out);
@@ -129,8 +151,11 @@ void inode_forget(struct daemon *d, fuse_ino_t ino, uint64_t nlookup);
 /* @name in @dir was renamed/linked there: remember it as its place */
 void inode_moved(struct daemon *d, struct inode *dir, const char *name);
 int inode_stat(struct inode *inode, struct stat *st);
-/* "/proc/self/fd/N" of the O_PATH fd, to reach path-only syscalls */
-void inode_proc_path(const struct inode *inode, char *buf, size_t len);
+/*
+ * "/proc/self/fd/N" of the O_PATH fd, to reach path-only syscalls; the fd
+ * is reopened and pinned as by inode_get if it was dropped
+ */
+void inode_proc_path(struct inode *inode, char *buf, size_t len);
 
 /* ops_*.c: each fills its part of the lowlevel operation table */
 void ops_entry_fill(struct fuse_lowlevel_ops *ops);

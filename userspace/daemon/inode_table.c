@@ -1,30 +1,241 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * FUSE inodes keyed by backing file handle (after libfuse's passthrough_hp
- * and virtiofsd's inodes_by_handle). Each live inode holds an O_PATH fd;
- * identity and nodeid rules are in include/fusebpf/node_registry.h.
+ * and virtiofsd's inodes_by_handle); identity and nodeid rules are in
+ * include/fusebpf/node_registry.h.
+ *
+ * File descriptors stay bounded whatever the tree size (as virtiofsd's
+ * --inode-file-handles): a live inode holds an O_PATH fd while it is in
+ * use, but beyond a cap derived from RLIMIT_NOFILE the least recently
+ * used fds of handle-keyed inodes are closed and reopened by handle
+ * (open_by_handle_at on BACKING's mount fd) when next needed. The kernel
+ * still holds such an inode, so its handle names exactly the inode we
+ * had open: no check that it is inside BACKING is needed, unlike a
+ * retired inode's. Fallback-keyed inodes (no handles) keep their fd: it
+ * pins their inode number. An fd in use by a request is never closed
+ * under it: inode_get pins the inode until the worker thread reads its
+ * next request.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "fusebpf/names.h"
 #include "fusebpfd.h"
 
 /* Retired nodes kept for export handles and stable nodeids. */
 #define RETIRED_MAX	65536
 /* Directory depth walked to prove a reopened directory is inside BACKING */
 #define ANCESTRY_MAX	4096
+/*
+ * O_PATH fds kept for cached inodes: half of RLIMIT_NOFILE (the rest is
+ * for open files, directory streams and lock descriptions), within these
+ * bounds; the limit is read again every FD_CAP_REFRESH opens and on
+ * EMFILE, so a lowered limit (prlimit) is followed.
+ */
+#define FD_CAP_MIN	64
+#define FD_CAP_MAX	65536
+#define FD_CAP_REFRESH	256
+/* other names remembered of a hard-linked file, to reopen it by */
+#define LINKS_MAX	3
+
+/* a name of a non-directory other than its place (parent_id, name) */
+struct link_place {
+	struct link_place *next;	/* less recently seen */
+	uint64_t parent_id;
+	char *name;
+};
+
+static void free_links(struct link_place *l)
+{
+	while (l) {
+		struct link_place *next = l->next;
+
+		free(l->name);
+		free(l);
+		l = next;
+	}
+}
+
+/* ---- the fd LRU ---- */
+
+static void fd_cap_read(struct inode_table *t)
+{
+	struct rlimit rl;
+	rlim_t cap = FD_CAP_MAX;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < cap)
+		cap = rl.rlim_cur / 2;
+	t->fd_cap = cap < FD_CAP_MIN ? FD_CAP_MIN : cap;
+	t->fd_opens = 0;
+}
+
+static void fd_unlink(struct inode_table *t, struct inode *inode)
+{
+	if (inode->fd_prev)
+		inode->fd_prev->fd_next = inode->fd_next;
+	else
+		t->fd_head = inode->fd_next;
+	if (inode->fd_next)
+		inode->fd_next->fd_prev = inode->fd_prev;
+	else
+		t->fd_tail = inode->fd_prev;
+	inode->fd_prev = inode->fd_next = NULL;
+}
+
+static void fd_append(struct inode_table *t, struct inode *inode)
+{
+	inode->fd_next = NULL;
+	inode->fd_prev = t->fd_tail;
+	if (t->fd_tail)
+		t->fd_tail->fd_next = inode;
+	else
+		t->fd_head = inode;
+	t->fd_tail = inode;
+}
+
+/* Closes the least recently used unpinned fds beyond the cap. */
+static void fd_trim(struct inode_table *t)
+{
+	size_t skipped = 0;
+
+	while (t->nr_fds > t->fd_cap && skipped < t->nr_fds) {
+		struct inode *old = t->fd_head;
+
+		fd_unlink(t, old);
+		if (old->pins) {	/* in use: now the most recent */
+			fd_append(t, old);
+			skipped++;
+			continue;
+		}
+		old->fd_listed = false;
+		t->nr_fds--;
+		close(old->fd);
+		old->fd = -1;
+	}
+}
+
+/* @inode got an fd: list it if it may be dropped, and keep to the cap. */
+static void fd_opened(struct daemon *d, struct inode *inode)
+{
+	struct inode_table *t = &d->table;
+
+	if (inode == t->root || inode->node.key.kind != FUSEBPF_KEY_HANDLE ||
+	    inode->fd_listed)
+		return;
+	inode->fd_listed = true;
+	fd_append(t, inode);
+	t->nr_fds++;
+	if (++t->fd_opens >= FD_CAP_REFRESH)
+		fd_cap_read(t);
+	fd_trim(t);
+}
+
+/* @inode's fd is being closed (retired) */
+static void fd_closed(struct inode_table *t, struct inode *inode)
+{
+	if (!inode->fd_listed)
+		return;
+	fd_unlink(t, inode);
+	inode->fd_listed = false;
+	t->nr_fds--;
+}
+
+/* ---- pins: inodes whose fd a request of this thread uses ---- */
+
+struct pin_set {
+	struct daemon *d;
+	uint64_t *ids;		/* nodeids: a pinned node may be freed */
+	size_t n, cap;
+};
+
+/* the worker thread's set, also in d->table.pins_key for thread exit */
+static __thread struct pin_set *thread_pins;
+
+static int pin_locked(struct daemon *d, struct inode *inode)
+{
+	struct pin_set *s = thread_pins;
+
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->d = d;
+		thread_pins = s;
+		pthread_setspecific(d->table.pins_key, s);
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		uint64_t *ids = realloc(s->ids, cap * sizeof(*ids));
+
+		if (!ids)
+			return -ENOMEM;
+		s->ids = ids;
+		s->cap = cap;
+	}
+	s->ids[s->n++] = inode->node.nodeid;
+	inode->pins++;
+	if (inode->fd_listed) {		/* most recently used */
+		fd_unlink(&d->table, inode);
+		fd_append(&d->table, inode);
+	}
+	return 0;
+}
+
+static void unpin_set(struct pin_set *s)
+{
+	struct inode_table *t = &s->d->table;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < s->n; i++) {
+		struct inode *inode = (struct inode *)
+			fusebpf_registry_find_id(&t->reg, s->ids[i]);
+
+		if (inode && inode->pins)
+			inode->pins--;
+	}
+	fd_trim(t);
+	pthread_mutex_unlock(&t->lock);
+	s->n = 0;
+}
+
+void inode_request_done(struct daemon *d)
+{
+	struct pin_set *s = thread_pins;
+
+	(void)d;
+	if (s && s->n)
+		unpin_set(s);
+}
+
+/* a worker thread ends (libfuse stops idle ones) */
+static void pins_thread_exit(void *arg)
+{
+	struct pin_set *s = arg;
+
+	if (s->n)
+		unpin_set(s);
+	free(s->ids);
+	free(s);
+}
+
+/* ---- inodes ---- */
 
 static void retire_inode(struct fusebpf_node *node, void *data)
 {
 	struct inode *inode = (struct inode *)node;
+	struct daemon *d = data;
 
-	(void)data;
 	locks_drop_all(inode);
-	close(inode->fd);
+	if (inode->fd >= 0) {
+		fd_closed(&d->table, inode);
+		close(inode->fd);
+	}
 	inode->fd = -1;
 }
 
@@ -36,6 +247,7 @@ static void release_inode(struct fusebpf_node *node, void *data)
 	free(inode->served_relpath);
 	free(inode->relpath);
 	free(inode->name);
+	free_links(inode->links);
 	free(inode);
 }
 
@@ -44,9 +256,22 @@ static const struct fusebpf_node_ops inode_ops = {
 	.release = release_inode,
 };
 
-void inode_proc_path(const struct inode *inode, char *buf, size_t len)
+static int reopen_dropped(struct daemon *d, struct inode *inode);
+
+void inode_proc_path(struct inode *inode, char *buf, size_t len)
 {
-	snprintf(buf, len, "/proc/self/fd/%d", inode->fd);
+	struct pin_set *s = thread_pins;
+	int fd = inode->fd;
+
+	/* an inode reached without inode_get (an open file's, for locks) */
+	if (s) {
+		pthread_mutex_lock(&s->d->table.lock);
+		if ((inode->fd >= 0 || !reopen_dropped(s->d, inode)) &&
+		    !pin_locked(s->d, inode))
+			fd = inode->fd;
+		pthread_mutex_unlock(&s->d->table.lock);
+	}
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
 }
 
 static int inode_stat_fd(int fd, struct stat *st)
@@ -92,13 +317,18 @@ static int make_key(struct daemon *d, int fd, const struct stat *st,
 static void set_served(struct daemon *d, struct inode *parent,
 		       struct inode *inode, const char *name)
 {
-	char *rel;
+	struct fusebpf_name_dir at;
+	char *rel, spelling[NAME_MAX + 1];
 
 	free(inode->served_relpath);
 	inode->served_relpath = NULL;
 	inode->served = parent->served;
 	if (inode->served || !parent->served_relpath || !strcmp(name, ".."))
 		return;
+	/* another spelling of a served path, where the backing folds case */
+	at = fusebpf_name_dir_fd(parent->fd);
+	name = fusebpf_served_spelling(&d->opts, parent->served_relpath, &at,
+				       name, spelling, sizeof(spelling));
 	if (asprintf(&rel, "%s%s%s", parent->served_relpath,
 		     *parent->served_relpath ? "/" : "", name) < 0)
 		return;
@@ -118,20 +348,50 @@ static void set_served(struct daemon *d, struct inode *parent,
 	}
 }
 
+/*
+ * @name in @parent is where @inode is now. With @linked (the file has
+ * other links) the previous place is kept among its links, most recent
+ * first: if this name goes, another may still reach it.
+ */
 static void set_place(struct inode *inode, struct inode *parent,
-		      const char *name)
+		      const char *name, bool linked)
 {
+	uint64_t pid = parent->node.nodeid;
+	struct link_place **pp, *old = NULL;
+	unsigned int n = 0;
 	char *copy;
 
-	if (inode->parent_id == parent->node.nodeid && inode->name &&
+	if (inode->parent_id == pid && inode->name &&
 	    !strcmp(inode->name, name))
 		return;
 	copy = strdup(name);
 	if (!copy)
 		return;	/* keeps the old place: a reopen may then be ESTALE */
-	free(inode->name);
+	if (linked && inode->name)
+		old = malloc(sizeof(*old));
+	if (old) {
+		old->parent_id = inode->parent_id;
+		old->name = inode->name;
+		old->next = inode->links;
+		inode->links = old;
+	} else {
+		free(inode->name);
+	}
 	inode->name = copy;
-	inode->parent_id = parent->node.nodeid;
+	inode->parent_id = pid;
+	/* the new place is no longer one of the others; keep a few */
+	for (pp = &inode->links; *pp;) {
+		struct link_place *l = *pp;
+
+		if ((l->parent_id == pid && !strcmp(l->name, name)) ||
+		    !linked || ++n > LINKS_MAX) {
+			*pp = l->next;
+			l->next = NULL;
+			free_links(l);
+		} else {
+			pp = &l->next;
+		}
+	}
 }
 
 static void fill_entry(struct daemon *d, struct inode *inode,
@@ -158,10 +418,13 @@ static int attach_locked(struct daemon *d, int fd, const struct stat *st,
 	struct inode *inode = (struct inode *)node;
 
 	if (inode) {
-		if (inode->fd < 0)
-			inode->fd = fd;	/* revived: same file, same nodeid */
-		else
+		if (inode->fd < 0) {
+			/* revived or dropped: same file, same nodeid */
+			inode->fd = fd;
+			fd_opened(d, inode);
+		} else {
 			close(fd);
+		}
 	} else {
 		inode = calloc(1, sizeof(*inode));
 		if (!inode) {
@@ -172,10 +435,31 @@ static int attach_locked(struct daemon *d, int fd, const struct stat *st,
 		inode->type = st->st_mode & S_IFMT;
 		inode->node.key = *key;
 		fusebpf_registry_insert(&d->table.reg, &inode->node, 0);
+		fd_opened(d, inode);
 	}
 	fusebpf_registry_ref(&d->table.reg, &inode->node, 1);
+	/* the caller goes on with its fd (ENOMEM: in the same request) */
+	pin_locked(d, inode);
 	*out = inode;
 	return 0;
+}
+
+/*
+ * openat(O_PATH) of @name in @dirfd; on EMFILE (the limit was lowered
+ * meanwhile) drops fds down to the new cap and tries once more.
+ */
+static int open_path_at(struct daemon *d, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == EMFILE) {
+		pthread_mutex_lock(&d->table.lock);
+		fd_cap_read(&d->table);
+		fd_trim(&d->table);
+		pthread_mutex_unlock(&d->table.lock);
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	return fd < 0 ? -errno : fd;
 }
 
 int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
@@ -189,9 +473,9 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 	/* never above BACKING, whatever name the kernel sends */
 	if (parent == d->table.root && !strcmp(name, ".."))
 		return -ENOENT;
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_path_at(d, parent->fd, name);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ret = inode_stat_fd(fd, &st);
 	if (!ret)
 		ret = make_key(d, fd, &st, &key);
@@ -204,7 +488,7 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 	if (!ret && strcmp(name, ".") && inode != d->table.root) {
 		set_served(d, parent, inode, name);
 		if (!S_ISDIR(inode->type))
-			set_place(inode, parent, name);
+			set_place(inode, parent, name, st.st_nlink > 1);
 	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
@@ -266,14 +550,35 @@ static int open_handle(struct daemon *d, const struct inode *inode,
 	h.fh.handle_bytes = key->len - sizeof(type);
 	memcpy(h.fh.f_handle, key->data + sizeof(type), h.fh.handle_bytes);
 	fd = open_by_handle_at(d->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return -ESTALE;
+	if (fd < 0)	/* out of fds: not the file's fault */
+		return errno == EMFILE || errno == ENFILE ? -errno : -ESTALE;
 	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ||
 	    st->st_dev != d->root_dev || (st->st_mode & S_IFMT) != inode->type) {
 		close(fd);
 		return -ESTALE;
 	}
 	return fd;
+}
+
+/*
+ * A live inode whose fd was dropped: the kernel holds it, so its handle
+ * names the inode we had open (see the top of this file). Table lock held.
+ */
+static int reopen_dropped(struct daemon *d, struct inode *inode)
+{
+	struct stat st;
+	int fd = open_handle(d, inode, &st);
+
+	if (fd < 0 && fd != -ESTALE) {
+		fd_cap_read(&d->table);
+		fd_trim(&d->table);
+		fd = open_handle(d, inode, &st);
+	}
+	if (fd < 0)
+		return fd;
+	inode->fd = fd;
+	fd_opened(d, inode);
+	return 0;
 }
 
 /* A directory, proven inside BACKING by its ".." chain. */
@@ -289,24 +594,22 @@ static int reopen_dir(struct daemon *d, const struct inode *inode)
 	return fd;
 }
 
-/*
- * A non-directory has no ".." to prove where it is. First choice: the name
- * it had in its directory, which must still hold the very same file.
- */
-static int reopen_by_place(struct daemon *d, const struct inode *inode)
+/* @name in directory @parent_id, if it is still the very same file */
+static int reopen_at(struct daemon *d, const struct inode *inode,
+		     uint64_t parent_id, const char *name)
 {
 	struct inode *dir = (struct inode *)
-		fusebpf_registry_find_id(&d->table.reg, inode->parent_id);
+		fusebpf_registry_find_id(&d->table.reg, parent_id);
 	struct fusebpf_node_key key;
 	int dirfd, fd, ret;
 	struct stat st;
 
-	if (!dir || !inode->name)
+	if (!dir || !name)
 		return -ESTALE;
 	dirfd = dir->fd >= 0 ? dir->fd : reopen_dir(d, dir);
 	if (dirfd < 0)
 		return -ESTALE;
-	fd = openat(dirfd, inode->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd != dir->fd)
 		close(dirfd);
 	if (fd < 0)
@@ -320,6 +623,19 @@ static int reopen_by_place(struct daemon *d, const struct inode *inode)
 		close(fd);
 		return -ESTALE;
 	}
+	return fd;
+}
+
+/*
+ * A non-directory has no ".." to prove where it is. First choice: the name
+ * it had in its directory, then its other names (hard links) we saw.
+ */
+static int reopen_by_place(struct daemon *d, const struct inode *inode)
+{
+	int fd = reopen_at(d, inode, inode->parent_id, inode->name);
+
+	for (struct link_place *l = inode->links; fd < 0 && l; l = l->next)
+		fd = reopen_at(d, inode, l->parent_id, l->name);
 	return fd;
 }
 
@@ -370,6 +686,7 @@ static int reopen_retired(struct daemon *d, struct inode *inode)
 	if (fd < 0)
 		return fd;
 	inode->fd = fd;
+	fd_opened(d, inode);
 	return 0;
 }
 
@@ -387,8 +704,8 @@ void inode_moved(struct daemon *d, struct inode *dir, const char *name)
 		pthread_mutex_lock(&d->table.lock);
 		inode = (struct inode *)fusebpf_registry_find_key(&d->table.reg,
 								  &key);
-		if (inode)
-			set_place(inode, dir, name);
+		if (inode)	/* renamed: its old name is gone */
+			set_place(inode, dir, name, false);
 		pthread_mutex_unlock(&d->table.lock);
 	}
 	close(fd);
@@ -406,11 +723,14 @@ int inode_lookup_self(struct daemon *d, fuse_ino_t ino,
 	if (!inode)
 		ret = -ESTALE;
 	else if (inode->fd < 0)
-		ret = reopen_retired(d, inode);
+		ret = fusebpf_node_retired(&inode->node) ?
+		      reopen_retired(d, inode) : reopen_dropped(d, inode);
 	if (!ret)
 		ret = inode_stat(inode, &st);
-	if (!ret)
+	if (!ret) {
 		fusebpf_registry_ref(&d->table.reg, &inode->node, 1);
+		pin_locked(d, inode);
+	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
 		return ret;
@@ -425,7 +745,11 @@ struct inode *inode_get(struct daemon *d, fuse_ino_t ino)
 
 	pthread_mutex_lock(&d->table.lock);
 	inode = (struct inode *)fusebpf_registry_find_id(&d->table.reg, ino);
-	if (inode && inode->fd < 0)
+	if (inode && fusebpf_node_retired(&inode->node))
+		inode = NULL;
+	if (inode && inode->fd < 0 && reopen_dropped(d, inode))
+		inode = NULL;
+	if (inode && pin_locked(d, inode))
 		inode = NULL;
 	pthread_mutex_unlock(&d->table.lock);
 	return inode;
@@ -465,7 +789,15 @@ int inode_table_init(struct daemon *d, int root_fd)
 		free(root);
 		return ret ? ret : -ENOMEM;
 	}
+	ret = pthread_key_create(&d->table.pins_key, pins_thread_exit);
+	if (ret) {
+		fusebpf_registry_destroy(&d->table.reg);
+		free(root->served_relpath);
+		free(root);
+		return -ret;
+	}
 	pthread_mutex_init(&d->table.lock, NULL);
+	fd_cap_read(&d->table);
 	root->fd = root_fd;
 	root->type = S_IFDIR;
 	root->node.key = key;
@@ -479,5 +811,6 @@ int inode_table_init(struct daemon *d, int root_fd)
 void inode_table_destroy(struct daemon *d)
 {
 	fusebpf_registry_destroy(&d->table.reg);
+	pthread_key_delete(d->table.pins_key);
 	pthread_mutex_destroy(&d->table.lock);
 }

@@ -310,10 +310,10 @@ static int wait_for_child(int fd)
 }
 
 /*
- * Every inode the kernel caches pins an O_PATH fd here (as in libfuse's
- * passthrough_hp), so the default soft limit runs out after a few thousand
- * files: raise it to the hard limit, and the hard limit to fs.nr_open when
- * privileged.
+ * Open files of the mount each hold a backing fd here, and the inode table
+ * keeps O_PATH fds of cached inodes up to half the limit (inode_table.c):
+ * raise the soft limit to the hard limit, and the hard limit to
+ * fs.nr_open when privileged.
  */
 static void maximize_fd_limit(void)
 {

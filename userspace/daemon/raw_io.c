@@ -142,6 +142,8 @@ static ssize_t raw_read(int fd, void *buf, size_t len, void *userdata)
 	ssize_t n;
 
 	for (;;) {
+		/* the last request of this thread is done with its inodes */
+		inode_request_done(userdata);
 		n = read(fd, buf, len);
 		if (n < (ssize_t)sizeof(*in) || !fusebpf_is_decision(in->opcode))
 			break;
