@@ -306,6 +306,7 @@ run_mode() {
 	[ "$mode" != bpf ] && want_suite cli && run_cli "$mode"
 	# --- fusebpfctl stats (ops helper): its own mount, tests/integration/stats_cli.sh
 	want_suite cli && run_suite "$mode/stats" tests/integration/stats_cli.sh --mode "$mode"
+	want_suite cli && run_suite "$mode/runtime state" tests/integration/runtime_state.sh --mode "$mode"
 	# --- end of fusebpfctl stats
 	mount_daemon "$mode/mount" "$back" "$mnt" "mode=$mode" || return
 	pid=${DAEMON_PID[$mnt]}

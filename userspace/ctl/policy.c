@@ -61,17 +61,39 @@ static int check(const char *file)
 	return 0;
 }
 
-/* The only running instance, when the user named none. */
-static int only_instance(char *name, size_t len)
+/*
+ * The instance @target names, or the only running one if NULL; prints
+ * why not (state that is not trusted is refused, see instance.h).
+ */
+static int find_instance(const char *cmd, const char *target, char *name,
+			 size_t len)
 {
 	struct fusebpf_instance inst;
-	DIR *dir = opendir(FUSEBPF_RUN_DIR);
+	DIR *dir;
 	struct dirent *de;
-	int found = 0;
+	int found = 0, ret;
 
+	if (target) {
+		ret = fusebpf_instance_open(target, &inst);
+		if (ret) {
+			fprintf(stderr, "fusebpfctl %s: %s: %s\n", cmd, target,
+				inst.error[0] ? inst.error :
+				ret == -ENOENT ? "no running fusebpfd instance" :
+				strerror(-ret));
+			return -1;
+		}
+		snprintf(name, len, "%s", inst.name);
+		fusebpf_instance_close(&inst);
+		return 0;
+	}
+	dir = opendir(FUSEBPF_RUN_DIR);
 	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' ||
-		    fusebpf_instance_open(de->d_name, &inst))
+		if (de->d_name[0] == '.')
+			continue;
+		ret = fusebpf_instance_open(de->d_name, &inst);
+		if (ret == -EPERM)
+			fprintf(stderr, "fusebpfctl %s: ignoring %s\n", cmd, inst.error);
+		if (ret)
 			continue;
 		if (!found++)
 			snprintf(name, len, "%s", inst.name);
@@ -81,7 +103,7 @@ static int only_instance(char *name, size_t len)
 		closedir(dir);
 	if (found == 1)
 		return 0;
-	fprintf(stderr, "fusebpfctl policy load: %s: name the MOUNTPOINT or INSTANCE\n",
+	fprintf(stderr, "fusebpfctl %s: %s: name the MOUNTPOINT or INSTANCE\n", cmd,
 		found ? "several fusebpfd instances are running" :
 			"no fusebpfd instance is running");
 	return -1;
@@ -91,7 +113,6 @@ static int load(const char *file, const char *target)
 {
 	char err[ERR_MAX], name[FUSEBPF_INSTANCE_NAME_MAX];
 	struct fusebpf_policy_maps maps;
-	struct fusebpf_instance inst;
 	struct fusebpf_policy p;
 	int ret;
 
@@ -100,20 +121,7 @@ static int load(const char *file, const char *target)
 		fusebpf_policy_free(&p);
 		return 1;
 	}
-	if (!target) {
-		ret = only_instance(name, sizeof(name));
-	} else {
-		ret = fusebpf_instance_open(target, &inst);
-		if (ret)
-			fprintf(stderr, "fusebpfctl policy load: %s: %s\n", target,
-				ret == -ENOENT ? "no running fusebpfd instance" :
-						 strerror(-ret));
-		else
-			snprintf(name, sizeof(name), "%s", inst.name);
-		if (!ret)
-			fusebpf_instance_close(&inst);
-	}
-	if (ret) {
+	if (find_instance("policy load", target, name, sizeof(name))) {
 		fusebpf_policy_free(&p);
 		return 1;
 	}
@@ -167,23 +175,10 @@ static int events(const char *target, bool json)
 {
 	char name[FUSEBPF_INSTANCE_NAME_MAX];
 	struct fusebpf_policy_maps maps;
-	struct fusebpf_instance inst;
 	struct ring_buffer *rb;
 	int ret;
 
-	if (!target) {
-		ret = only_instance(name, sizeof(name));
-	} else {
-		ret = fusebpf_instance_open(target, &inst);
-		if (ret)
-			fprintf(stderr, "fusebpfctl policy events: %s: no running fusebpfd instance\n",
-				target);
-		else
-			snprintf(name, sizeof(name), "%s", inst.name);
-		if (!ret)
-			fusebpf_instance_close(&inst);
-	}
-	if (ret)
+	if (find_instance("policy events", target, name, sizeof(name)))
 		return 1;
 	if (fusebpf_policy_maps_open(name, &maps)) {
 		fprintf(stderr, "fusebpfctl policy events: instance %s has no policy maps\n",

@@ -376,8 +376,9 @@ int cmd_stats(int argc, char **argv)
 	ret = fusebpf_instance_open(target, &inst);
 	if (ret) {
 		fprintf(stderr, "fusebpfctl stats: %s: %s\n", target,
+			inst.error[0] ? inst.error :
 			ret == -ENOENT ? "no running fusebpfd instance" :
-					 strerror(-ret));
+			strerror(-ret));
 		return 1;
 	}
 	read_counts(&inst, &counts);
