@@ -4,7 +4,7 @@
 # plus the unit tests. Builds nothing (make does). Needs root.
 #
 #   tests/run-host.sh [--mode reference|userspace|passthrough|bpf|all]...
-#                     [--suite unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|bench|all]...
+#                     [--suite unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|bench|all]...
 #                     [--verbose] [--keep-logs]
 #
 # Scratch directories live under $FUSEBPF_TEST_DIR (default /tmp; ext4 here,
@@ -44,7 +44,7 @@ for m in "${MODES[@]}"; do
 	*) echo "run-host: unknown mode '$m'" >&2; exit 2 ;; esac
 done
 for s in "${SUITES[@]}"; do
-	case "$s" in unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|bench|all) ;;
+	case "$s" in unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|bench|all) ;;
 	*) echo "run-host: unknown suite '$s'" >&2; exit 2 ;; esac
 done
 [ " ${MODES[*]} " = " all " ] && MODES=(reference userspace passthrough)
@@ -358,6 +358,54 @@ run_policy() {
 }
 # --- end of policy suite
 
+# --- coherence suite (backing watch): changes made directly in the backing
+# become visible through a mount whose caches last 30 s, within 500 ms.
+# Three mounts: the watch (20,000-change stress, daemon RSS), no watch
+# (the same cases must then stay stale: the suite can fail), and a watch
+# whose fanotify queue is 64 events (max_queued_events is read when the
+# daemon starts and restored at once), so that it overflows.
+COHERENCE_OPTS="entry_timeout=30,attr_timeout=30"
+run_coherence() {
+	local mode=$1 back="$SCRATCH/$mode-coh-backing" mnt="$SCRATCH/$mode-coh-mnt"
+	local q=/proc/sys/fs/fanotify/max_queued_events qsave log pid
+	mkdir -p "$back" "$mnt" && chmod 755 "$back" "$mnt"
+	echo "== mode $mode, coherence with backing-side changes ($COHERENCE_OPTS)"
+	if mount_daemon "$mode/coherence mount" "$back" "$mnt" "mode=$mode,$COHERENCE_OPTS"; then
+		run_suite "$mode/coherence" "$INT/coherence" "$mnt" --backing "$back" \
+			--label "$mode" --stress 20000 --daemon-pid "${DAEMON_PID[$mnt]}"
+		stop_mount "$mnt"
+	fi
+	if mount_daemon "$mode/coherence mount without watch" "$back" "$mnt" \
+		"mode=$mode,$COHERENCE_OPTS,watch_backing=off"; then
+		run_suite "$mode/coherence without watch" "$INT/coherence" "$mnt" \
+			--backing "$back" --label "$mode without watch" --expect-stale
+		stop_mount "$mnt"
+	fi
+	log="$LOGDIR/$mode-coherence-overflow-daemon.log"
+	qsave=$(cat "$q") && echo 64 >"$q" || return
+	MOUNTS+=("$mnt")
+	"$BUILD/fusebpfd" "$back" "$mnt" -f -o "mode=$mode,$COHERENCE_OPTS" 2>"$log" &
+	pid=$!
+	DAEMON_PID[$mnt]=$pid
+	# the watch exists once the daemon says it is mounted (startup done)
+	for _ in $(seq 100); do
+		grep -q "mounted on" "$log" && break
+		sleep 0.1
+	done
+	echo "$qsave" >"$q"
+	if ! grep -q "mounted on" "$log"; then
+		check "$mode/coherence mount with a 64-event queue" false
+		stop_mount "$mnt"
+		return
+	fi
+	run_suite "$mode/coherence, queue overflows" "$INT/coherence" "$mnt" --backing "$back" \
+		--label "$mode, 64-event queue" --stress 5000 --daemon-pid "$pid"
+	check "$mode/coherence: the daemon saw its queue overflow" \
+		grep -q "event queue overflow" "$log"
+	stop_mount "$mnt"
+}
+# --- end of coherence suite
+
 echo "fusebpf host tests: modes ${MODES[*]}, suites ${SUITES[*]}, scratch $SCRATCH, logs $LOGDIR"
 want_suite unit && run_unit_tests
 # What a fresh machine lacks (tracefs, debugfs, bpffs): the demo walk and
@@ -369,7 +417,8 @@ for mode in "${MODES[@]}"; do
 	reference) run_reference ;;
 	*) run_mode "$mode"
 	   # mode bpf: enforced by the kernel's policy filter (0009)
-	   want_suite policy && run_policy "$mode" ;;
+	   want_suite policy && run_policy "$mode"
+	   [ "$mode" != bpf ] && want_suite coherence && run_coherence "$mode" ;;
 	esac
 done
 

@@ -11,7 +11,7 @@
  * object's own) and, on a thread of its own, tells the kernel to drop what
  * a change made stale:
  *   create, delete, move from/to of name N in directory P:
- *       inval_entry(P, N) (notify_delete when the child is gone for good),
+ *       expire_entry(P, N) (notify_delete when the child is gone for good),
  *       inval_inode(P) (its attributes and listing), the child's attributes
  *   modify, close_write: inval_inode(node, 0, 0) (attributes and pages)
  *   attrib, delete_self: inval_inode(node, -1, 0) (attributes)
@@ -78,6 +78,7 @@ struct backing_watch {
 	int stop_fd;		/* eventfd: ends the thread */
 	pid_t self;		/* events of our own operations carry it */
 	bool no_epoch;		/* the kernel refused FUSE_NOTIFY_INC_EPOCH */
+	bool no_expire;		/* ... or FUSE_EXPIRE_ONLY */
 	pthread_t thread;
 	char *buf;
 	struct inval_list entries, inodes;
@@ -221,6 +222,42 @@ static int by_node_then_kind(const void *a, const void *b)
 }
 
 /*
+ * Entries: each notification only makes the kernel ask again, so their
+ * order does not matter and duplicates (a name changed many times in one
+ * batch) go.
+ */
+static int by_entry(const void *a, const void *b)
+{
+	const struct inval *x = a, *y = b;
+	int cmp;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	cmp = strcmp(x->name, y->name);
+	if (cmp)
+		return cmp;
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	return x->child < y->child ? -1 : x->child > y->child;
+}
+
+/*
+ * A name to look up again at its next use (FUSE 7.38, Linux 6.2): unlike
+ * an invalidation it leaves the dentry hashed, so a process's cwd inside
+ * it and mounts on it stay as they are unless the name really changed.
+ */
+static int expire_entry(struct backing_watch *w, struct fuse_session *se,
+			uint64_t parent, const char *name, size_t len)
+{
+	int ret = fuse_lowlevel_notify_expire_entry(se, parent, name, len,
+						    FUSE_LL_EXPIRE_ONLY);
+
+	if (ret == -ENOSYS || ret == -EINVAL)
+		w->no_expire = true;
+	return ret;
+}
+
+/*
  * Sends the batch. ENOENT from the kernel is normal: it no longer holds
  * that inode or name.
  */
@@ -228,18 +265,24 @@ static void flush(struct daemon *d, struct backing_watch *w)
 {
 	struct fuse_session *se = d->se;
 
+	qsort(w->entries.v, w->entries.n, sizeof(*w->entries.v), by_entry);
 	for (size_t i = 0; i < w->entries.n; i++) {
 		struct inval *e = &w->entries.v[i];
 		size_t len = strlen(e->name);
 		int ret = -1;
 
-		if (i && e->kind == e[-1].kind && e->node == e[-1].node &&
-		    !strcmp(e->name, e[-1].name))
+		if (i && !by_entry(e, e - 1))
 			goto next;
 		if (e->kind == INVAL_DELETE)
 			ret = fuse_lowlevel_notify_delete(se, e->node, e->child,
 							  e->name, len);
-		/* not the child the kernel has there, a non-empty dir, ... */
+		else if (!w->no_expire)
+			ret = expire_entry(w, se, e->node, e->name, len);
+		/*
+		 * ENOENT: no such dentry, or (delete) another inode under that
+		 * name, already invalidated; otherwise a non-empty directory,
+		 * a kernel without expiry, ...: invalidate the name alone
+		 */
 		if (ret && ret != -ENOENT)
 			fuse_lowlevel_notify_inval_entry(se, e->node, e->name,
 							 len);
