@@ -52,11 +52,19 @@ extern int bpf_fuse_get_name(struct fuse_bpf_args *args, __u32 which,
  * Kernel tag bit: the daemon lists this directory itself (some entries are
  * hidden from some callers), so the filter sends its OPENDIR to the
  * daemon, and asks the daemon to judge changes to its entries (decision
- * requests, FUSE_BPF_USER_FILTER). Owner slots stay below it
+ * requests, FUSE_BPF_USER_FILTER). Owner slots stay below both bits
  * (FUSEBPF_FILTER_MAX_SLOT).
  */
 #define FUSEBPF_KTAG_LIST_BY_DAEMON	(1u << 31)
-#define FUSEBPF_FILTER_MAX_SLOT		((1u << 23) - 1)
+/*
+ * Kernel tag bit: the backing directory is casefolded (FS_CASEFOLD_FL),
+ * so the filter compares names with hidden names as the backing does
+ * (ASCII case ignored; names with non-ASCII bytes that may fold to a
+ * hidden name are judged by the daemon). Kernel-resolved children inherit
+ * it, as they inherit FS_CASEFOLD_FL in the backing.
+ */
+#define FUSEBPF_KTAG_CASEFOLD		(1u << 30)
+#define FUSEBPF_FILTER_MAX_SLOT		((1u << 22) - 1)
 
 /* filter_counts: ARRAY indexed by FUSE opcode */
 #define FUSEBPF_FILTER_OPCODES		64

@@ -47,6 +47,7 @@
 #include <bpf/libbpf.h>
 
 #include "fusebpf/fuse_bpf_filter.h"
+#include "fusebpf/names.h"
 #include "fusebpf/policy_compile.h"
 #include "fusebpf/policy_request.h"
 #include "fusebpf/pseudofs.h"
@@ -55,6 +56,13 @@
 
 #define OWNER_SLOTS_MAX		4096
 #define SWEEP_PERIOD_MS		50
+
+/* A name of the policy maps: a path tree child or a hidden name */
+struct fold_name {
+	uint32_t parent;	/* path tree node; hidden: class or CLASS_ANY */
+	bool hidden;
+	char *name;
+};
 
 struct policy {
 	struct policy_bpf *skel;
@@ -72,10 +80,18 @@ struct policy {
 	unsigned int nr_owner_slots;
 	struct inode *looked_up;
 
+	/* policy names, for directories whose backing folds case */
+	pthread_rwlock_t fold_lock;
+	struct fold_name *fold;
+	size_t nr_fold;
+	uint64_t fold_gen;		/* generation + 1 of fold, 0: none */
+
 	pthread_t sweeper;
 	bool sweeper_running;
 	volatile bool stopping;
 };
+
+static void fold_free(struct policy *p);
 
 static uint64_t generation(const struct policy *p)
 {
@@ -125,6 +141,7 @@ int policy_init(struct daemon *d, const struct fusebpf_policy *compiled)
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_rwlock_init(&p->fold_lock, NULL);
 	libbpf_set_print(NULL);
 	p->skel = policy_bpf__open_and_load();
 	if (!p->skel) {
@@ -399,6 +416,8 @@ void policy_destroy(struct daemon *d)
 		munmap(p->meta, p->meta_len);
 	policy_bpf__destroy(p->skel);
 	pthread_mutex_destroy(&p->lock);
+	fold_free(p);
+	pthread_rwlock_destroy(&p->fold_lock);
 	free(p);
 	d->policy = NULL;
 }
@@ -425,15 +444,124 @@ static uint32_t owner_slot(struct daemon *d, uid_t uid)
 	return slot;	/* 0: no room; the kernel filter then sees no owner */
 }
 
-static bool path_child(const struct policy *p, uint32_t parent,
-		       const char *name, struct fusebpf_path_node *node)
+/* ---- names as the backing compares them (include/fusebpf/names.h) ---- */
+
+static void fold_free(struct policy *p)
+{
+	for (size_t i = 0; i < p->nr_fold; i++)
+		free(p->fold[i].name);
+	free(p->fold);
+	p->fold = NULL;
+	p->nr_fold = 0;
+	p->fold_gen = 0;
+}
+
+static void fold_add(struct policy *p, size_t *cap, uint32_t parent,
+		     bool hidden, const char *name)
+{
+	struct fold_name *grown;
+
+	if (p->nr_fold == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		grown = realloc(p->fold, *cap * sizeof(*grown));
+		if (!grown)
+			return;
+		p->fold = grown;
+	}
+	p->fold[p->nr_fold].name = strdup(name);
+	if (!p->fold[p->nr_fold].name)
+		return;
+	p->fold[p->nr_fold].parent = parent;
+	p->fold[p->nr_fold].hidden = hidden;
+	p->nr_fold++;
+}
+
+/*
+ * The names of the paths and hidden_names maps of generation @gen, read
+ * once per generation (a hand edit of those maps bumps it too, see
+ * include/fusebpf/policy.h). Called with fold_lock held for writing.
+ */
+static void fold_load(struct policy *p, uint64_t gen)
+{
+	struct fusebpf_path_key pk, *pprev = NULL;
+	struct fusebpf_name_key nk, *nprev = NULL;
+	size_t cap = 0;
+
+	fold_free(p);
+	while (!bpf_map_get_next_key(p->maps.paths, pprev, &pk)) {
+		if (strcmp(pk.name, "*"))
+			fold_add(p, &cap, pk.parent, false, pk.name);
+		pprev = &pk;
+	}
+	while (!bpf_map_get_next_key(p->maps.hidden_names, nprev, &nk)) {
+		fold_add(p, &cap, nk.cls, true, nk.name);
+		nprev = &nk;
+	}
+	p->fold_gen = gen + 1;
+}
+
+/*
+ * The policy name other than @name that the entry @name of @at is: a
+ * child of path tree node @parent (@hidden false), or a name hidden in
+ * directories of class @parent or in all (@hidden). Sets @out (NUL
+ * padded, FUSEBPF_POLICY_NAME_MAX) and @out_parent (hidden: the key's
+ * class). FUSEBPF_FOLD_MAYBE: neither exists, @name is judged as that
+ * name (a create).
+ */
+static enum fusebpf_fold fold_find(struct policy *p, bool hidden,
+				   uint32_t parent, const char *name,
+				   struct fusebpf_name_dir *at,
+				   uint32_t *out_parent, char *out)
+{
+	uint64_t gen = generation(p);
+	enum fusebpf_fold found = FUSEBPF_FOLD_NO, f;
+
+	pthread_rwlock_rdlock(&p->fold_lock);
+	if (p->fold_gen != gen + 1) {
+		pthread_rwlock_unlock(&p->fold_lock);
+		pthread_rwlock_wrlock(&p->fold_lock);
+		if (p->fold_gen != gen + 1)
+			fold_load(p, gen);
+	}
+	for (size_t i = 0; i < p->nr_fold && found != FUSEBPF_FOLD_YES; i++) {
+		const struct fold_name *c = &p->fold[i];
+
+		if (c->hidden != hidden || !strcmp(c->name, name))
+			continue;
+		if (hidden ? c->parent != FUSEBPF_CLASS_ANY &&
+			     (!parent || c->parent != parent) :
+			     c->parent != parent)
+			continue;
+		f = fusebpf_name_same(at, name, c->name);
+		if (f == FUSEBPF_FOLD_NO ||
+		    (f == FUSEBPF_FOLD_MAYBE && found == FUSEBPF_FOLD_MAYBE))
+			continue;
+		found = f;
+		memset(out, 0, FUSEBPF_POLICY_NAME_MAX);
+		snprintf(out, FUSEBPF_POLICY_NAME_MAX, "%s", c->name);
+		*out_parent = c->parent;
+	}
+	pthread_rwlock_unlock(&p->fold_lock);
+	return found;
+}
+
+/* The path tree child for the entry @name of @at (NULL: bytes only) */
+static bool path_child(struct policy *p, uint32_t parent, const char *name,
+		       struct fusebpf_name_dir *at,
+		       struct fusebpf_path_node *node)
 {
 	struct fusebpf_path_key key = { .parent = parent };
+	uint32_t unused;
 
 	if (strlen(name) >= sizeof(key.name))
 		return false;
 	strcpy(key.name, name);
 	if (bpf_map_lookup_elem(p->maps.paths, &key, node) == 0)
+		return true;
+	/* another spelling of a policy name, where the backing folds case */
+	if (at && fold_find(p, false, parent, name, at, &unused,
+			    key.name) != FUSEBPF_FOLD_NO &&
+	    bpf_map_lookup_elem(p->maps.paths, &key, node) == 0)
 		return true;
 	memset(key.name, 0, sizeof(key.name));
 	key.name[0] = '*';
@@ -463,17 +591,18 @@ static uid_t owner_of(const struct owner_src *o)
 	return st.st_uid;
 }
 
-/* Tag of the entry @name below a directory tagged @parent. */
+/* Tag of the entry @name of @at, a directory tagged @parent. */
 static struct policy_tag tag_child(struct daemon *d,
 				   const struct policy_tag *parent,
-				   const char *name, const struct owner_src *o)
+				   const char *name, struct fusebpf_name_dir *at,
+				   const struct owner_src *o)
 {
 	struct policy_tag t = *parent;
 	struct fusebpf_path_node node;
 
 	t.pnode = FUSEBPF_PATH_NONE;
 	if (parent->pnode == FUSEBPF_PATH_NONE ||
-	    !path_child(d->policy, parent->pnode, name, &node))
+	    !path_child(d->policy, parent->pnode, name, at, &node))
 		return t;
 	t.pnode = node.node;
 	if (node.cls && node.cls < FUSEBPF_POLICY_CLASSES) {
@@ -512,7 +641,14 @@ static struct policy_tag tag_path(struct daemon *d, const char *relpath,
 		return t;
 	for (char *c = strtok_r(copy, "/", &save); c && t.pnode;
 	     c = strtok_r(NULL, "/", &save)) {
-		t = tag_child(d, &t, c, &o);
+		/* names are matched in that prefix's directory */
+		char dir[PATH_MAX];
+		struct fusebpf_name_dir at = fusebpf_name_dir_fd(d->table.root->fd);
+
+		snprintf(dir, sizeof(dir), "%.*s",
+			 c > copy ? (int)(c - copy - 1) : 0, copy);
+		at.dir = dir;
+		t = tag_child(d, &t, c, &at, &o);
 		if (save && *save)
 			save[-1] = '/';	/* re-join for the next prefix stat */
 	}
@@ -552,13 +688,15 @@ void policy_tag_lookup(struct daemon *d, struct inode *parent,
 {
 	struct policy *p = d->policy;
 	struct policy_tag pt, t;
+	struct fusebpf_name_dir at;
 	char *relpath = NULL;
 
 	if (!p || inode == d->table.root || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		return;
 	pt = inode_tag(d, parent);
-	t = tag_child(d, &pt, name, &(struct owner_src){ .st = st });
+	at = fusebpf_name_dir_fd(parent->fd);
+	t = tag_child(d, &pt, name, &at, &(struct owner_src){ .st = st });
 	pthread_mutex_lock(&p->lock);
 	if (parent == d->table.root || parent->relpath) {
 		const char *pre = parent == d->table.root ? "" : parent->relpath;
@@ -651,7 +789,7 @@ int policy_check(fuse_req_t req, struct inode *inode, int access)
 
 /* Is @name hidden from the caller in a directory of class @cls? */
 static bool name_hidden(const struct judge *j, uint32_t cls, const char *name,
-			bool *listed)
+			struct fusebpf_name_dir *at, bool *listed)
 {
 	struct policy *p = j->d->policy;
 	struct fusebpf_name_key key = { .cls = FUSEBPF_CLASS_ANY };
@@ -663,7 +801,12 @@ static bool name_hidden(const struct judge *j, uint32_t cls, const char *name,
 	strcpy(key.name, name);
 	if (bpf_map_lookup_elem(p->maps.hidden_names, &key, &h)) {
 		key.cls = cls;
-		if (!cls || bpf_map_lookup_elem(p->maps.hidden_names, &key, &h))
+		if ((!cls || bpf_map_lookup_elem(p->maps.hidden_names, &key,
+						 &h)) &&
+		    /* another spelling, where the backing folds case */
+		    (fold_find(p, true, cls, name, at, &key.cls,
+			       key.name) == FUSEBPF_FOLD_NO ||
+		     bpf_map_lookup_elem(p->maps.hidden_names, &key, &h)))
 			return false;
 	}
 	*listed = true;
@@ -682,16 +825,17 @@ static int check_name(const struct judge *j, struct inode *dir,
 	/* a missing entry would become the caller's */
 	struct owner_src o = { .dirfd = dir->fd, .path = name,
 			       .missing = j->uid };
+	struct fusebpf_name_dir at = fusebpf_name_dir_fd(dir->fd);
 	struct policy_tag pt, t;
 	bool listed;
 	int err;
 
 	pt = inode_tag(j->d, dir);
-	if (name_hidden(j, pt.cls, name, &listed)) {
+	if (name_hidden(j, pt.cls, name, &at, &listed)) {
 		err = create ? EACCES : ENOENT;
 		goto denied;
 	}
-	t = tag_child(j->d, &pt, name, &o);
+	t = tag_child(j->d, &pt, name, &at, &o);
 	err = decide(j, &t, dir->node.nodeid, access, true);
 	if (err == ENOENT && create)
 		err = EACCES;
@@ -742,6 +886,7 @@ int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
 			struct inode *inode, struct fuse_entry_param *e)
 {
 	struct judge j = judge_req(req);
+	struct fusebpf_name_dir at = fusebpf_name_dir_fd(dir->fd);
 	struct policy_tag pt, t;
 	bool listed;
 	int err;
@@ -749,7 +894,7 @@ int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
 	if (!j.d->policy)
 		return 0;
 	pt = inode_tag(j.d, dir);
-	if (name_hidden(&j, pt.cls, name, &listed)) {
+	if (name_hidden(&j, pt.cls, name, &at, &listed)) {
 		count_denied(&j);
 		return ENOENT;
 	}
@@ -771,11 +916,12 @@ static bool entry_visible(const struct judge *j, struct inode *dir,
 			  struct fuse_entry_param *e)
 {
 	struct owner_src o = { .dirfd = dir->fd, .path = name };
+	struct fusebpf_name_dir at = fusebpf_name_dir_fd(dir->fd);
 	struct policy_tag pt, t;
 	bool listed;
 
 	pt = inode_tag(j->d, dir);
-	if (name_hidden(j, pt.cls, name, &listed))
+	if (name_hidden(j, pt.cls, name, &at, &listed))
 		return false;
 	if (child) {
 		t = inode_tag(j->d, child);
@@ -784,7 +930,7 @@ static bool entry_visible(const struct judge *j, struct inode *dir,
 			e->attr_timeout = 0;
 		}
 	} else {
-		t = tag_child(j->d, &pt, name, &o);
+		t = tag_child(j->d, &pt, name, &at, &o);
 	}
 	return decide(j, &t, dir->node.nodeid, FUSEBPF_ACCESS_SEE, false) == 0;
 }
@@ -845,7 +991,13 @@ static int judge_known(const struct judge *j, struct inode *node,
  */
 static int judge_tag(const struct judge *j, const struct fusebpf_decision *dec)
 {
-	uint32_t tag = dec->tag & ~FUSEBPF_KTAG_LIST_BY_DAEMON;
+	uint32_t tag = dec->tag & ~(FUSEBPF_KTAG_LIST_BY_DAEMON |
+				    FUSEBPF_KTAG_CASEFOLD);
+	/* no backing directory here: the kernel tag says if it folds case */
+	struct fusebpf_name_dir at = {
+		.dirfd = -1, .dir = "",
+		.casefold = !!(dec->tag & FUSEBPF_KTAG_CASEFOLD),
+	};
 	struct policy_tag t = {
 		.cls = FUSEBPF_TAG_CLASS(tag),
 		.slot = FUSEBPF_TAG_SLOT(tag),
@@ -863,13 +1015,13 @@ static int judge_tag(const struct judge *j, const struct fusebpf_decision *dec)
 	err = decide(j, &t, dec->nodeid, dec->access, false);
 	if (!err && (dec->judge == FUSEBPF_JUDGE_LOOKUP ||
 		     dec->judge == FUSEBPF_JUDGE_ENTRY) &&
-	    name_hidden(j, t.cls, dec->name, &listed))
+	    name_hidden(j, t.cls, dec->name, &at, &listed))
 		err = ENOENT;
 	if (dec->judge == FUSEBPF_JUDGE_NEW)
 		created = dec->name;
 	else if (dec->judge == FUSEBPF_JUDGE_RENAME)
 		created = dec->new_name;
-	if (!err && created && name_hidden(j, t.cls, created, &listed))
+	if (!err && created && name_hidden(j, t.cls, created, &at, &listed))
 		err = EACCES;
 	if (err && dec->judge != FUSEBPF_JUDGE_ENTRY)
 		count_denied(j);
@@ -961,4 +1113,11 @@ void policy_kernel_entry(struct daemon *d, struct inode *inode,
 		ke->tag |= FUSEBPF_KTAG_LIST_BY_DAEMON;
 	ke->served = t.cls &&
 		     (rule_of(d->policy, t.cls).flags & FUSEBPF_RULE_SERVED);
+	/* the filter then compares names with hidden names as the backing */
+	if (S_ISDIR(inode->type)) {
+		struct fusebpf_name_dir at = fusebpf_name_dir_fd(inode->fd);
+
+		if (fusebpf_name_dir_casefolded(&at))
+			ke->tag |= FUSEBPF_KTAG_CASEFOLD;
+	}
 }
