@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests: policy file compiler (userspace/common/policy_compile.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fusebpf/policy_compile.h"
@@ -94,6 +95,17 @@ static void test_compose_below_star(void)
 	      class_at("Android/obb/*") == 3 &&
 	      class_at("Android/data/com.example.app1/cache") == 4);
 	CHECK(p.nr_classes == 4 && !strcmp(p.class_path[2], "Android/data/com.example.app1"));
+	/* policy check shows where the owner of a composed class comes from */
+	{
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+
+		fusebpf_policy_print(f, &p);
+		fclose(f);
+		CHECK(out && strstr(out, "class 4   Android/data/com.example.app1/cache owner-only,audit owner=dir(above) owner-exempt=privileged\n"));
+		free(out);
+	}
 }
 
 /* An exact name and a "*" sibling: both rules, and the rules below both */

@@ -33,7 +33,7 @@ struct rule_node {
 	unsigned int flag_line[NR_FLAGS];	/* line that set each flag */
 };
 
-/* A rule with everything above it composed in, and where owner-only came from */
+/* A rule with everything above it composed in */
 struct composed {
 	struct fusebpf_rule rule;
 	unsigned int owner_line;	/* an owner-only directive in it */
@@ -737,6 +737,11 @@ void fusebpf_policy_print(FILE *out, const struct fusebpf_policy *p)
 				fprintf(out, " owner=dir");
 			else
 				fprintf(out, " owner=%u", r->owner_uid);
+			/* composed from an enclosing owner-only rule */
+			if (r->owner_from == FUSEBPF_OWNER_FROM_ABOVE)
+				fprintf(out, "(above)");
+			else if (r->owner_from == FUSEBPF_OWNER_FROM_BOTH)
+				fprintf(out, "(here+above)");
 		}
 		print_exempt(out, "owner", r->owner_exempt);
 		print_exempt(out, "write", r->write_exempt);
