@@ -18,6 +18,12 @@
  * fallback-keyed node cannot be retired (its inode number may be reused as
  * soon as nobody holds the inode) and is freed at once.
  *
+ * Holds: a node other nodes name as their parent (where they were last
+ * seen) is held, so that their place stays resolvable. A held retired node
+ * is never evicted; a held retired fallback node is kept by nodeid only
+ * (no longer findable by key: its inode number may be reused) until its
+ * last hold goes.
+ *
  * The registry is intrusive and not locked: the caller embeds a struct
  * fusebpf_node and serializes calls.
  */
@@ -48,6 +54,8 @@ struct fusebpf_node {
 	uint32_t generation;	/* random, nonzero; 0 for an explicit nodeid
 				   (the root, as the kernel's root inode) */
 	uint64_t nlookup;	/* kernel references; 0 = retired */
+	uint32_t holds;		/* nodes naming it as their parent */
+	bool unkeyed;		/* out of the key table (held fallback) */
 	struct fusebpf_node_key key;
 	struct fusebpf_node *id_next;	/* hash chains */
 	struct fusebpf_node *key_next;
@@ -103,10 +111,17 @@ void fusebpf_registry_ref(struct fusebpf_node_registry *reg,
 
 /*
  * Drops @n kernel references. At zero the node is retired (ops->retire),
- * and then kept (handle key) or released (fallback key, ops->release).
+ * and then kept (handle key, or held) or released (fallback key,
+ * ops->release).
  */
 void fusebpf_registry_unref(struct fusebpf_node_registry *reg,
 			    struct fusebpf_node *node, uint64_t n);
+
+/* Another node names @node as its parent / no longer does. */
+void fusebpf_registry_hold(struct fusebpf_node_registry *reg,
+			   struct fusebpf_node *node);
+void fusebpf_registry_unhold(struct fusebpf_node_registry *reg,
+			     struct fusebpf_node *node);
 
 static inline bool fusebpf_node_retired(const struct fusebpf_node *node)
 {

@@ -436,6 +436,41 @@ static void test_owner_only(void)
 	expect(&MEDIA, "privileged: obb", OP_STAT, APP1_OBB "/main.obb", NULL, 0);
 }
 
+/*
+ * A directory moved through the mount is judged by its new place at once
+ * (issue 10 item 4): root moves a staged directory of app1 (0755, a 0644
+ * file in it) into Android/data, where owner-only makes it app1's. app2
+ * read the file just before, so the kernel holds the moved entries with
+ * the timeout of their old place: app2 must get ENOENT right after the
+ * move, not once those expire.
+ */
+#define STAGED "DCIM/staged"
+#define APP3_DIR "Android/data/com.app3"
+
+static void test_move_rejudged(void)
+{
+	tl_rm_rf(tl_path("%s/%s", back, STAGED));
+	tl_rm_rf(tl_path("%s/%s", back, APP3_DIR));
+	expect(&ROOT, "move: root stages a dir", OP_MKDIR, STAGED, NULL, 0);
+	expect(&ROOT, "move: a file in it", OP_WRITE_FILE, STAGED "/data.txt", NULL, 0);
+	tl_check_errno("move: the staged dir and file are app1's",
+		       TL_ERR(chown(in_mnt(STAGED), 10001, 10001) ||
+			      chown(in_mnt(STAGED "/data.txt"), 10001, 10001)), 0);
+	expect(&APP2, "move: app2 reads the staged file", OP_READ, STAGED "/data.txt", NULL, 0);
+	tl_check_errno("move: root moves it to " APP3_DIR,
+		       TL_ERR(rename(in_mnt(STAGED), in_mnt(APP3_DIR))), 0);
+	expect(&APP2, "move: right after, app2 cannot read the moved file", OP_READ,
+	       APP3_DIR "/data.txt", NULL, ENOENT);
+	expect(&APP2, "move: nor see the moved dir", OP_STAT, APP3_DIR, NULL, ENOENT);
+	expect(&APP1, "move: its owner reads the moved file", OP_READ, APP3_DIR "/data.txt", NULL, 0);
+	expect(&APP2, "move: app2 right after the owner: ENOENT", OP_READ,
+	       APP3_DIR "/data.txt", NULL, ENOENT);
+	tl_check_errno("move: root moves it back out",
+		       TL_ERR(rename(in_mnt(APP3_DIR), in_mnt(STAGED))), 0);
+	expect(&APP2, "move: moved out, app2 reads it again", OP_READ, STAGED "/data.txt", NULL, 0);
+	tl_rm_rf(tl_path("%s/%s", back, STAGED));
+}
+
 /* app1 holds its dir as cwd while app2 walks to it */
 static void test_cached_dentry(void)
 {
@@ -862,6 +897,7 @@ int main(int argc, char **argv)
 	test_owner_only();
 	test_nested_rules();
 	test_cached_dentry();
+	test_move_rejudged();
 	test_passed_fd();
 	test_read_only();
 	test_hidden();

@@ -152,10 +152,51 @@ static void test_growth(void)
 	CHECK(released == count);
 }
 
+/* a node named as a parent stays while held, also past the capacity */
+static void test_holds(void)
+{
+	struct fusebpf_node_registry reg;
+	struct fusebpf_node *dir, *fdir, *other;
+	struct fusebpf_node_key key;
+	uint64_t dir_id, fdir_id;
+
+	released = 0;
+	CHECK(fusebpf_registry_init(&reg, 2, 1, &ops, NULL) == 0);
+	dir = add_handle(&reg, 1, "dir");
+	dir_id = dir->nodeid;
+	fusebpf_registry_hold(&reg, dir);
+	fusebpf_registry_unref(&reg, dir, 1);
+	other = add_handle(&reg, 1, "other");
+	fusebpf_registry_unref(&reg, other, 1);
+	add_handle(&reg, 1, "third");
+	fusebpf_registry_unref(&reg, fusebpf_registry_find_id(&reg, other->nodeid + 1), 1);
+	/* capacity 1: "other" went, the held "dir" stays */
+	CHECK(released == 1 && fusebpf_registry_find_id(&reg, dir_id) == dir);
+	fusebpf_registry_unhold(&reg, dir);
+	CHECK(fusebpf_registry_find_id(&reg, dir_id) == dir && reg.retired == 2);
+
+	/* a held fallback node outlives its retirement, by nodeid only */
+	fdir = calloc(1, sizeof(*fdir));
+	fusebpf_key_fallback(&fdir->key, 9, 9);
+	fusebpf_registry_insert(&reg, fdir, 0);
+	fusebpf_registry_ref(&reg, fdir, 1);
+	fdir_id = fdir->nodeid;
+	fusebpf_registry_hold(&reg, fdir);
+	released = 0;
+	fusebpf_registry_unref(&reg, fdir, 1);
+	fusebpf_key_fallback(&key, 9, 9);
+	CHECK(released == 0 && fusebpf_registry_find_id(&reg, fdir_id) == fdir);
+	CHECK(fusebpf_registry_find_key(&reg, &key) == NULL);
+	fusebpf_registry_unhold(&reg, fdir);
+	CHECK(released == 1 && fusebpf_registry_find_id(&reg, fdir_id) == NULL);
+	fusebpf_registry_destroy(&reg);
+}
+
 int main(void)
 {
 	test_identity();
 	test_retire_and_evict();
 	test_growth();
+	test_holds();
 	return unit_report();
 }

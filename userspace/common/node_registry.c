@@ -139,8 +139,23 @@ static void link_node(struct fusebpf_node_registry *reg,
 
 	node->id_next = reg->by_id[ib];
 	reg->by_id[ib] = node;
+	if (node->unkeyed)
+		return;
 	node->key_next = reg->by_key[kb];
 	reg->by_key[kb] = node;
+}
+
+static void unlink_key(struct fusebpf_node_registry *reg,
+		       struct fusebpf_node *node)
+{
+	struct fusebpf_node **pp = &reg->by_key[key_bucket(reg, &node->key)];
+
+	if (node->unkeyed)
+		return;
+	while (*pp != node)
+		pp = &(*pp)->key_next;
+	*pp = node->key_next;
+	node->key_next = NULL;
 }
 
 /* Doubles the tables when they get crowded; on ENOMEM chains just grow. */
@@ -184,10 +199,7 @@ static void unlink_node(struct fusebpf_node_registry *reg,
 	while (*pp != node)
 		pp = &(*pp)->id_next;
 	*pp = node->id_next;
-	pp = &reg->by_key[key_bucket(reg, &node->key)];
-	while (*pp != node)
-		pp = &(*pp)->key_next;
-	*pp = node->key_next;
+	unlink_key(reg, node);
 	reg->count--;
 }
 
@@ -208,6 +220,8 @@ int fusebpf_registry_insert(struct fusebpf_node_registry *reg,
 	node->nodeid = nodeid ? nodeid : reg->next_nodeid++;
 	node->generation = nodeid ? 0 : random_generation();
 	node->nlookup = 0;
+	node->holds = 0;
+	node->unkeyed = false;
 	node->lru_prev = node->lru_next = NULL;
 	link_node(reg, node);
 	reg->count++;
@@ -261,6 +275,14 @@ void fusebpf_registry_unref(struct fusebpf_node_registry *reg,
 	if (node->nlookup || n == 0)
 		return;
 	reg->ops->retire(node, reg->ops_data);
+	if (node->holds) {
+		/* a parent of known nodes: kept, and not by a reusable key */
+		if (node->key.kind != FUSEBPF_KEY_HANDLE) {
+			unlink_key(reg, node);
+			node->unkeyed = true;
+		}
+		return;
+	}
 	if (node->key.kind != FUSEBPF_KEY_HANDLE) {
 		unlink_node(reg, node);
 		reg->ops->release(node, reg->ops_data);
@@ -274,4 +296,28 @@ void fusebpf_registry_unref(struct fusebpf_node_registry *reg,
 		unlink_node(reg, oldest);
 		reg->ops->release(oldest, reg->ops_data);
 	}
+}
+
+void fusebpf_registry_hold(struct fusebpf_node_registry *reg,
+			   struct fusebpf_node *node)
+{
+	if (node->holds++ == 0 && (reg->lru_head == node || node->lru_prev))
+		lru_remove(reg, node);
+}
+
+/*
+ * The last hold of a retired node: it becomes evictable (handle key; the
+ * next retirement trims the list) or goes (fallback key).
+ */
+void fusebpf_registry_unhold(struct fusebpf_node_registry *reg,
+			     struct fusebpf_node *node)
+{
+	if (!node->holds || --node->holds || node->nlookup)
+		return;
+	if (node->key.kind == FUSEBPF_KEY_HANDLE) {
+		lru_append(reg, node);
+		return;
+	}
+	unlink_node(reg, node);
+	reg->ops->release(node, reg->ops_data);
 }

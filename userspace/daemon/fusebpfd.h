@@ -21,6 +21,7 @@
 /* Policy tag of an inode (policy.c); see include/fusebpf/policy.h. */
 struct policy_tag {
 	uint64_t gen;			/* meta.generation it was computed in */
+	uint64_t moves;			/* table.moves it was computed in */
 	uint32_t pnode;			/* path tree node, FUSEBPF_PATH_NONE */
 	uint32_t cls;			/* policy class, 0: none */
 	uint32_t owner_uid;		/* uid of the class root */
@@ -39,8 +40,12 @@ struct inode {
 	uint32_t pins;			/* requests in flight using fd */
 	mode_t type;			/* S_IFMT bits */
 	bool served;			/* in a subtree the daemon serves */
-	/* non-directories: where we last saw it, to reopen it by handle */
-	uint64_t parent_id;
+	/*
+	 * Where it is: the name in the directory it was last looked up or
+	 * moved in (NULL: the root, or only reached by export handle). Its
+	 * path is computed from these when needed, never stored.
+	 */
+	uint64_t parent_id;		/* held: fusebpf_registry_hold */
 	char *name;
 	struct link_place *links;	/* its other names (hard links) */
 	char *served_relpath;		/* set on ancestors of served subtrees */
@@ -53,11 +58,8 @@ struct inode {
 	struct fuse_bpf_entry_out kentry;
 	uint64_t kentry_gen;		/* policy generation it was sent in */
 	bool kentry_sent;
-	/* policy.c, under its lock */
+	/* policy.c, under the table lock */
 	struct policy_tag tag;
-	char *relpath;			/* path of the last lookup, "" root */
-	uint64_t policy_parent;		/* nodeid of the dir of that lookup */
-	struct inode *policy_next, *policy_prev;	/* looked-up inodes */
 };
 
 /*
@@ -89,6 +91,8 @@ struct inode_table {
 	size_t nr_fds, fd_cap;
 	unsigned int fd_opens;		/* since fd_cap was last computed */
 	pthread_key_t pins_key;		/* a worker thread's pinned inodes */
+	uint64_t moves;			/* directory moves so far (atomic) */
+	bool closing;			/* inode_table_destroy */
 };
 
 struct daemon {
@@ -148,8 +152,14 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 int inode_lookup_self(struct daemon *d, fuse_ino_t ino,
 		      struct fuse_entry_param *e, struct inode **out);
 void inode_forget(struct daemon *d, fuse_ino_t ino, uint64_t nlookup);
-/* @name in @dir was renamed/linked there: remember it as its place */
+/* @name in @dir was renamed there: its place, tags and kernel attributes */
 void inode_moved(struct daemon *d, struct inode *dir, const char *name);
+/* table.moves: policy tags computed before a later move are stale */
+uint64_t inode_moves(struct daemon *d);
+/* the directory @inode is in, NULL if none known (table lock held) */
+struct inode *inode_parent_locked(struct daemon *d, struct inode *inode);
+/* a new O_PATH fd of the inode @nodeid (the caller closes it), or -errno */
+int inode_dup_fd(struct daemon *d, uint64_t nodeid);
 int inode_stat(struct inode *inode, struct stat *st);
 /*
  * "/proc/self/fd/N" of the O_PATH fd, to reach path-only syscalls; the fd
@@ -195,8 +205,6 @@ int policy_start(struct daemon *d);
 /* before the session goes away */
 void policy_stop(struct daemon *d);
 void policy_destroy(struct daemon *d);
-/* the inode is freed (inode_table.c) */
-void policy_forget(struct daemon *d, struct inode *inode);
 void policy_tag_lookup(struct daemon *d, struct inode *parent,
 		       struct inode *inode, const char *name,
 		       const struct stat *st);

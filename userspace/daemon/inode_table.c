@@ -242,10 +242,17 @@ static void retire_inode(struct fusebpf_node *node, void *data)
 static void release_inode(struct fusebpf_node *node, void *data)
 {
 	struct inode *inode = (struct inode *)node;
+	struct daemon *d = data;
+	struct fusebpf_node *parent;
 
-	policy_forget(data, inode);
+	/* its place no longer needs the parent (not while tearing down) */
+	if (inode->name && !d->table.closing) {
+		parent = fusebpf_registry_find_id(&d->table.reg,
+						  inode->parent_id);
+		if (parent)
+			fusebpf_registry_unhold(&d->table.reg, parent);
+	}
 	free(inode->served_relpath);
-	free(inode->relpath);
 	free(inode->name);
 	free_links(inode->links);
 	free(inode);
@@ -349,15 +356,20 @@ static void set_served(struct daemon *d, struct inode *parent,
 }
 
 /*
- * @name in @parent is where @inode is now. With @linked (the file has
- * other links) the previous place is kept among its links, most recent
- * first: if this name goes, another may still reach it.
+ * @name in @parent is where @inode is now: the one record of where an
+ * inode is (its path is never stored: memory per inode does not grow
+ * with depth). The parent is held while named here. A directory that
+ * changed place makes every cached policy tag stale (the tags of its
+ * subtree were computed from its old place: table.moves). With @linked
+ * (a file with other links) the previous place is kept among its links,
+ * most recent first: if this name goes, another may still reach it.
  */
-static void set_place(struct inode *inode, struct inode *parent,
-		      const char *name, bool linked)
+static void set_place(struct daemon *d, struct inode *inode,
+		      struct inode *parent, const char *name, bool linked)
 {
 	uint64_t pid = parent->node.nodeid;
 	struct link_place **pp, *old = NULL;
+	struct fusebpf_node *was;
 	unsigned int n = 0;
 	char *copy;
 
@@ -367,6 +379,14 @@ static void set_place(struct inode *inode, struct inode *parent,
 	copy = strdup(name);
 	if (!copy)
 		return;	/* keeps the old place: a reopen may then be ESTALE */
+	fusebpf_registry_hold(&d->table.reg, &parent->node);
+	if (inode->name) {
+		was = fusebpf_registry_find_id(&d->table.reg, inode->parent_id);
+		if (was)
+			fusebpf_registry_unhold(&d->table.reg, was);
+		if (S_ISDIR(inode->type))
+			__atomic_add_fetch(&d->table.moves, 1, __ATOMIC_RELEASE);
+	}
 	if (linked && inode->name)
 		old = malloc(sizeof(*old));
 	if (old) {
@@ -485,10 +505,11 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 	}
 	pthread_mutex_lock(&d->table.lock);
 	ret = attach_locked(d, fd, &st, &key, &inode);
-	if (!ret && strcmp(name, ".") && inode != d->table.root) {
+	if (!ret && strcmp(name, ".") && strcmp(name, "..") &&
+	    inode != d->table.root) {
 		set_served(d, parent, inode, name);
-		if (!S_ISDIR(inode->type))
-			set_place(inode, parent, name, st.st_nlink > 1);
+		set_place(d, inode, parent, name,
+			  !S_ISDIR(inode->type) && st.st_nlink > 1);
 	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
@@ -690,25 +711,75 @@ static int reopen_retired(struct daemon *d, struct inode *inode)
 	return 0;
 }
 
+/*
+ * A rename through the mount: the moved inode's place, served state and
+ * policy tags (its own and, for a directory, its subtree's: table.moves)
+ * follow at once. The kernel keeps the moved dentry with the timeout of
+ * its old place, so its attributes are dropped too: the next walk through
+ * it asks GETATTR, which the policy of the new place judges. (No entry
+ * invalidation here: the kernel holds both directories locked until this
+ * RENAME is answered.)
+ */
 void inode_moved(struct daemon *d, struct inode *dir, const char *name)
 {
 	struct fusebpf_node_key key;
-	struct inode *inode;
+	struct inode *inode = NULL;
+	uint64_t nodeid = 0;
 	struct stat st;
-	int fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_path_at(d, dir->fd, name);
 
 	if (fd < 0)
 		return;
-	if (!inode_stat_fd(fd, &st) && !S_ISDIR(st.st_mode) &&
-	    !make_key(d, fd, &st, &key)) {
+	if (!inode_stat_fd(fd, &st) && !make_key(d, fd, &st, &key)) {
 		pthread_mutex_lock(&d->table.lock);
 		inode = (struct inode *)fusebpf_registry_find_key(&d->table.reg,
 								  &key);
-		if (inode)	/* renamed: its old name is gone */
-			set_place(inode, dir, name, false);
+		if (inode && inode != d->table.root) {
+			set_served(d, dir, inode, name);
+			/* renamed: its old name is gone */
+			set_place(d, inode, dir, name, false);
+			__atomic_add_fetch(&d->table.moves, 1, __ATOMIC_RELEASE);
+			nodeid = inode->node.nodeid;
+		}
 		pthread_mutex_unlock(&d->table.lock);
 	}
 	close(fd);
+	if (nodeid && d->se)
+		fuse_lowlevel_notify_inval_inode(d->se, nodeid, -1, 0);
+}
+
+uint64_t inode_moves(struct daemon *d)
+{
+	return __atomic_load_n(&d->table.moves, __ATOMIC_ACQUIRE);
+}
+
+struct inode *inode_parent_locked(struct daemon *d, struct inode *inode)
+{
+	if (inode == d->table.root || !inode->name)
+		return NULL;
+	return (struct inode *)fusebpf_registry_find_id(&d->table.reg,
+							inode->parent_id);
+}
+
+int inode_dup_fd(struct daemon *d, uint64_t nodeid)
+{
+	struct inode *inode;
+	struct stat st;
+	int fd;
+
+	pthread_mutex_lock(&d->table.lock);
+	inode = (struct inode *)fusebpf_registry_find_id(&d->table.reg, nodeid);
+	if (!inode) {
+		fd = -ESTALE;
+	} else if (inode->fd >= 0) {
+		fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	} else {
+		fd = open_handle(d, inode, &st);
+	}
+	pthread_mutex_unlock(&d->table.lock);
+	return fd;
 }
 
 int inode_lookup_self(struct daemon *d, fuse_ino_t ino,
@@ -810,6 +881,7 @@ int inode_table_init(struct daemon *d, int root_fd)
 
 void inode_table_destroy(struct daemon *d)
 {
+	d->table.closing = true;
 	fusebpf_registry_destroy(&d->table.reg);
 	pthread_key_delete(d->table.pins_key);
 	pthread_mutex_destroy(&d->table.lock);

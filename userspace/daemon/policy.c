@@ -74,11 +74,10 @@ struct policy {
 	char pin_dir[PATH_MAX];
 	bool pinned;
 
-	/* inode tags, owner slots, the list of looked-up inodes */
+	/* owner slots (inode tags are under the table lock) */
 	pthread_mutex_t lock;
 	uid_t owner_uids[OWNER_SLOTS_MAX];	/* slot i + 1 */
 	unsigned int nr_owner_slots;
-	struct inode *looked_up;
 
 	/* policy names, for directories whose backing folds case */
 	pthread_rwlock_t fold_lock;
@@ -289,34 +288,47 @@ struct entry_ref {
 	char *name;
 };
 
+/* Adds the entry @name of @parent to @refs; false when out of memory */
+static bool add_ref(struct entry_ref **refs, size_t *n, size_t *cap,
+		    uint64_t parent, const char *name)
+{
+	struct entry_ref *grown;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		grown = realloc(*refs, *cap * sizeof(**refs));
+		if (!grown)
+			return false;
+		*refs = grown;
+	}
+	(*refs)[*n].parent = parent;
+	(*refs)[*n].name = strdup(name);
+	if ((*refs)[*n].name)
+		(*n)++;
+	return true;
+}
+
 static void sweep(struct daemon *d)
 {
-	struct policy *p = d->policy;
+	struct fusebpf_node_registry *reg = &d->table.reg;
 	struct entry_ref *refs = NULL;
 	size_t n = 0, cap = 0;
+	bool room = true;
 
-	pthread_mutex_lock(&p->lock);
-	for (struct inode *i = p->looked_up; i; i = i->policy_next) {
-		const char *slash = i->relpath ? strrchr(i->relpath, '/') : NULL;
-		const char *name = slash ? slash + 1 : i->relpath;
+	/* every entry the kernel may hold: the places of live inodes */
+	pthread_mutex_lock(&d->table.lock);
+	for (size_t b = 0; b < reg->nbuckets && room; b++) {
+		struct fusebpf_node *node;
 
-		if (!name || !*name)
-			continue;
-		if (n == cap) {
-			struct entry_ref *grown;
+		for (node = reg->by_id[b]; node && room; node = node->id_next) {
+			struct inode *i = (struct inode *)node;
 
-			cap = cap ? cap * 2 : 256;
-			grown = realloc(refs, cap * sizeof(*refs));
-			if (!grown)
-				break;
-			refs = grown;
+			if (!fusebpf_node_retired(node) && i->name)
+				room = add_ref(&refs, &n, &cap, i->parent_id,
+					       i->name);
 		}
-		refs[n].parent = i->policy_parent;
-		refs[n].name = strdup(name);
-		if (refs[n].name)
-			n++;
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&d->table.lock);
 	/* outside any request: the kernel takes the parents' inode locks */
 	for (size_t i = 0; i < n; i++) {
 		fuse_lowlevel_notify_inval_entry(d->se, refs[i].parent,
@@ -371,23 +383,6 @@ int policy_start(struct daemon *d)
 	}
 	p->sweeper_running = true;
 	return 0;
-}
-
-void policy_forget(struct daemon *d, struct inode *inode)
-{
-	struct policy *p = d ? d->policy : NULL;
-
-	if (!p || !inode->relpath)
-		return;
-	pthread_mutex_lock(&p->lock);
-	if (inode->policy_prev)
-		inode->policy_prev->policy_next = inode->policy_next;
-	else if (p->looked_up == inode)
-		p->looked_up = inode->policy_next;
-	if (inode->policy_next)
-		inode->policy_next->policy_prev = inode->policy_prev;
-	inode->policy_next = inode->policy_prev = NULL;
-	pthread_mutex_unlock(&p->lock);
 }
 
 void policy_stop(struct daemon *d)
@@ -623,62 +618,103 @@ static struct policy_tag tag_child(struct daemon *d,
 	return t;
 }
 
-static struct policy_tag root_tag(uint64_t gen)
+static struct policy_tag root_tag(uint64_t gen, uint64_t moves)
 {
-	return (struct policy_tag){ .gen = gen, .pnode = FUSEBPF_PATH_ROOT };
+	return (struct policy_tag){ .gen = gen, .moves = moves,
+				    .pnode = FUSEBPF_PATH_ROOT };
 }
 
-/* Tag of a path below BACKING, walked from the root. */
-static struct policy_tag tag_path(struct daemon *d, const char *relpath,
-				  uint64_t gen)
+/* computed for this policy generation and no directory moved since */
+static bool tag_valid(const struct policy_tag *t, uint64_t gen,
+		      uint64_t moves)
 {
-	struct policy_tag t = root_tag(gen);
-	char *copy = strdup(relpath), *save = NULL;
-	/* owner of a class root: that prefix of the path */
-	struct owner_src o = { .dirfd = d->table.root->fd, .path = copy };
+	return t->gen == gen && t->moves == moves;
+}
 
-	if (!copy)
-		return t;
-	for (char *c = strtok_r(copy, "/", &save); c && t.pnode;
-	     c = strtok_r(NULL, "/", &save)) {
-		/* names are matched in that prefix's directory */
-		char dir[PATH_MAX];
-		struct fusebpf_name_dir at = fusebpf_name_dir_fd(d->table.root->fd);
+/*
+ * Tag of the entry @name of the directory @dir_id (a nodeid) tagged
+ * @parent: names are matched, and a class root's owner read, in that
+ * directory (an fd of its own: this may run outside any request).
+ */
+static struct policy_tag tag_in_dir(struct daemon *d,
+				    const struct policy_tag *parent,
+				    uint64_t dir_id, const char *name)
+{
+	struct fusebpf_name_dir at;
+	struct owner_src o = { .dirfd = -1, .path = name };
+	struct policy_tag t;
 
-		snprintf(dir, sizeof(dir), "%.*s",
-			 c > copy ? (int)(c - copy - 1) : 0, copy);
-		at.dir = dir;
-		t = tag_child(d, &t, c, &at, &o);
-		if (save && *save)
-			save[-1] = '/';	/* re-join for the next prefix stat */
-	}
-	free(copy);
+	/* below every policy path: inherited, nothing to look at */
+	if (parent->pnode == FUSEBPF_PATH_NONE)
+		return tag_child(d, parent, name, NULL, &o);
+	o.dirfd = dir_id ? inode_dup_fd(d, dir_id) : -1;
+	at = fusebpf_name_dir_fd(o.dirfd);
+	t = tag_child(d, parent, name, &at, &o);
+	if (o.dirfd >= 0)
+		close(o.dirfd);
 	return t;
 }
 
-/* The inode's tag, recomputed if the policy was reloaded since. */
+/* one step of an inode's place, see inode_tag */
+struct tag_step {
+	uint64_t nodeid;
+	char *name;
+};
+
+/*
+ * The inode's tag, recomputed if the policy was reloaded or a directory
+ * moved since: from the nearest ancestor whose tag is still valid (or the
+ * root) down its place, parent and name at a time. No path is built: the
+ * work and memory are O(depth) only for the inodes that need it.
+ */
 static struct policy_tag inode_tag(struct daemon *d, struct inode *inode)
 {
-	struct policy *p = d->policy;
-	uint64_t gen = generation(p);
-	struct policy_tag t;
-	char *relpath;
+	uint64_t gen = generation(d->policy), moves = inode_moves(d);
+	struct policy_tag t = root_tag(gen, moves);
+	uint64_t top = FUSE_ROOT_ID;
+	struct tag_step *steps = NULL, *grown;
+	size_t n = 0, cap = 0;
+	struct inode *i;
 
 	if (inode == d->table.root)
-		return root_tag(gen);
-	pthread_mutex_lock(&p->lock);
-	t = inode->tag;
-	relpath = t.gen == gen || !inode->relpath ? NULL : strdup(inode->relpath);
-	pthread_mutex_unlock(&p->lock);
-	if (t.gen == gen)
 		return t;
-	if (!relpath)	/* never looked up by name (export handle) */
-		return root_tag(gen);
-	t = tag_path(d, relpath, gen);
-	free(relpath);
-	pthread_mutex_lock(&p->lock);
-	inode->tag = t;
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&d->table.lock);
+	for (i = inode; i && i != d->table.root &&
+	     !tag_valid(&i->tag, gen, moves); i = inode_parent_locked(d, i)) {
+		if (!i->name)	/* only reached by export handle: as the root */
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(steps, cap * sizeof(*steps));
+			if (!grown)
+				break;
+			steps = grown;
+		}
+		steps[n].nodeid = i->node.nodeid;
+		steps[n].name = strdup(i->name);
+		if (!steps[n].name)
+			break;
+		n++;
+	}
+	if (i && i != d->table.root) {
+		if (tag_valid(&i->tag, gen, moves))
+			t = i->tag;
+		top = i->node.nodeid;
+	}
+	pthread_mutex_unlock(&d->table.lock);
+	for (size_t k = n; k-- > 0;) {
+		struct fusebpf_node *node;
+
+		t = tag_in_dir(d, &t, k + 1 < n ? steps[k + 1].nodeid : top,
+			       steps[k].name);
+		pthread_mutex_lock(&d->table.lock);
+		node = fusebpf_registry_find_id(&d->table.reg, steps[k].nodeid);
+		if (node)
+			((struct inode *)node)->tag = t;
+		pthread_mutex_unlock(&d->table.lock);
+		free(steps[k].name);
+	}
+	free(steps);
 	return t;
 }
 
@@ -686,37 +722,18 @@ void policy_tag_lookup(struct daemon *d, struct inode *parent,
 		       struct inode *inode, const char *name,
 		       const struct stat *st)
 {
-	struct policy *p = d->policy;
 	struct policy_tag pt, t;
 	struct fusebpf_name_dir at;
-	char *relpath = NULL;
 
-	if (!p || inode == d->table.root || !strcmp(name, ".") ||
+	if (!d->policy || inode == d->table.root || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		return;
 	pt = inode_tag(d, parent);
 	at = fusebpf_name_dir_fd(parent->fd);
 	t = tag_child(d, &pt, name, &at, &(struct owner_src){ .st = st });
-	pthread_mutex_lock(&p->lock);
-	if (parent == d->table.root || parent->relpath) {
-		const char *pre = parent == d->table.root ? "" : parent->relpath;
-
-		if (asprintf(&relpath, "%s%s%s", pre, *pre ? "/" : "", name) < 0)
-			relpath = NULL;
-	}
-	if (relpath) {
-		if (!inode->relpath) {	/* first lookup by name: list it */
-			inode->policy_next = p->looked_up;
-			if (p->looked_up)
-				p->looked_up->policy_prev = inode;
-			p->looked_up = inode;
-		}
-		free(inode->relpath);
-		inode->relpath = relpath;
-		inode->policy_parent = parent->node.nodeid;
-	}
+	pthread_mutex_lock(&d->table.lock);
 	inode->tag = t;
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&d->table.lock);
 }
 
 /* ---- decisions ---- */
