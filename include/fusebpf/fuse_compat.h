@@ -14,6 +14,10 @@
 #ifndef FUSE_PASSTHROUGH
 #define FUSE_PASSTHROUGH		(1ULL << 37)
 #endif
+/* Linux 6.6: MAP_SHARED mmap of FOPEN_DIRECT_IO opens */
+#ifndef FUSE_DIRECT_IO_ALLOW_MMAP
+#define FUSE_DIRECT_IO_ALLOW_MMAP	(1ULL << 36)
+#endif
 #ifndef FOPEN_PASSTHROUGH
 #define FOPEN_PASSTHROUGH		(1 << 7)
 #endif

@@ -230,6 +230,40 @@ static int odirect_roundtrip(const char *path)
 	return err;
 }
 
+/*
+ * 0 if a file opened O_DIRECT can be mmap'ed MAP_SHARED and written
+ * through the mapping (seen by a buffered read), else the errno.
+ */
+static int odirect_mmap(const char *path)
+{
+	char buf[8];
+	char *m;
+	int fd, err = 0;
+
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0)
+		return errno;
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		err = errno;
+	} else {
+		memcpy(m + 8, "MAPPED!!", 8);
+		if (msync(m, 4096, MS_SYNC))
+			err = errno;
+		munmap(m, 4096);
+	}
+	close(fd);
+	if (!err && (tl_read_file(path, (char[16]){ 0 }, 16) != 16 ||
+		     (fd = open(path, O_RDONLY)) < 0))
+		err = EIO;
+	if (!err) {
+		if (pread(fd, buf, 8, 8) != 8 || memcmp(buf, "MAPPED!!", 8))
+			err = EILSEQ;
+		close(fd);
+	}
+	return err;
+}
+
 static void test_odirect(void)
 {
 	int ref = odirect_roundtrip(R("direct"));
@@ -243,6 +277,13 @@ static void test_odirect(void)
 		tl_check("O_DIRECT data visible to buffered read",
 			 tl_read_file(W("direct"), (char[4096]){ 0 }, 4096) == 4096,
 			 "short read");
+	if (ref || got)
+		return;
+	ref = odirect_mmap(R("direct"));
+	snprintf(name, sizeof(name),
+		 "mmap MAP_SHARED of an O_DIRECT open as reference (%s)",
+		 tl_errname(ref));
+	tl_check_errno(name, odirect_mmap(W("direct")), ref);
 }
 
 static void test_read_write(void)
@@ -1499,6 +1540,142 @@ static void test_locks(void)
 	}
 }
 
+/* ---------------- locks whose owner is gone ---------------- */
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* F_OFD_SETLK(W) of [0,10) on a new description; 0 or errno */
+static int ofd_lock(const char *path, int cmd, int *fdp)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 0, .l_len = 10 };
+	int fd = open(path, O_RDWR), e;
+
+	if (fd < 0)
+		return errno;
+	e = TL_ERR(fcntl(fd, cmd, &fl));
+	if (e || !fdp)
+		close(fd);
+	else
+		*fdp = fd;
+	return e;
+}
+
+/*
+ * A child takes a lock of @kind (0 OFD, 1 POSIX, 2 flock), tells us, waits
+ * @hold_ms and exits without unlocking or closing. Its pid, or -1.
+ */
+static pid_t lock_and_exit(const char *path, int kind, int hold_ms)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 0, .l_len = 10 };
+	int pfd[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_RDWR);
+
+		c = fd >= 0 && !(kind == 0 ? fcntl(fd, F_OFD_SETLK, &fl) :
+				 kind == 1 ? fcntl(fd, F_SETLK, &fl) :
+				 flock(fd, LOCK_EX | LOCK_NB));
+		if (write(pfd[1], &c, 1) != 1)
+			_exit(1);
+		usleep(hold_ms * 1000);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &c, 1) != 1 || !c) {
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+/*
+ * 0 once a non-blocking lock of @kind by this process succeeds, else its
+ * errno. Through FUSE the kernel sends RELEASE of a closed file in the
+ * background, so an OFD lock can outlive its description by a moment:
+ * retried for up to 2 s.
+ */
+static int lock_free_soon(const char *path, int kind)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 0, .l_len = 10 };
+	int e = EIO;
+
+	for (int i = 0; i < 20; i++) {
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0)
+			return errno;
+		e = kind == 0 ? TL_ERR(fcntl(fd, F_OFD_SETLK, &fl)) :
+		    kind == 1 ? TL_ERR(fcntl(fd, F_SETLK, &fl)) :
+		    TL_ERR(flock(fd, LOCK_EX | LOCK_NB));
+		close(fd);
+		if (!e)
+			break;
+		usleep(100 * 1000);
+	}
+	return e;
+}
+
+static void test_locks_owner_gone(void)
+{
+	static const char *kinds[] = { "OFD", "POSIX", "flock" };
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	char name[128];
+	int a = -1, b;
+	pid_t pid;
+
+	put(W("lock_gone"), "lockfile");
+	for (int k = 0; k < 3; k++) {
+		pid = lock_and_exit(W("lock_gone"), k, 0);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		snprintf(name, sizeof(name),
+			 "%s lock of an exited process is released", kinds[k]);
+		tl_check_errno(name, pid < 0 ? EIO :
+			       lock_free_soon(W("lock_gone"), k), 0);
+	}
+
+	/* no SA_RESTART: the alarm ends a wait with EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	pid = lock_and_exit(W("lock_gone"), 0, 300);
+	alarm(5);
+	tl_check_errno("F_OFD_SETLKW waiter gets the lock when its holder exits",
+		       pid < 0 ? EIO : ofd_lock(W("lock_gone"), F_OFD_SETLKW,
+						NULL), 0);
+	alarm(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+
+	tl_check_errno("F_OFD_SETLK", ofd_lock(W("lock_gone"), F_OFD_SETLK, &a),
+		       0);
+	b = dup(a);
+	close(b);	/* not the description's last fd: the lock stays */
+	tl_check_errno("OFD lock kept after closing a dup: EAGAIN",
+		       ofd_lock(W("lock_gone"), F_OFD_SETLK, NULL), EAGAIN);
+	alarm(1);
+	tl_check_errno("F_OFD_SETLKW interrupted by a signal: EINTR",
+		       ofd_lock(W("lock_gone"), F_OFD_SETLKW, NULL), EINTR);
+	alarm(0);
+	close(a);
+	tl_check_errno("OFD lock released with its description's last fd",
+		       lock_free_soon(W("lock_gone"), 0), 0);
+	sigaction(SIGALRM, &old, NULL);
+}
+
 static void test_sync_mmap(void)
 {
 	char buf[8192];
@@ -1916,40 +2093,88 @@ static void test_acl(void)
 /* ---------------- set-id bits after an unprivileged modification ---------------- */
 /*
  * With FUSE_HANDLE_KILLPRIV_V2 clearing set-user-ID / set-group-ID bits is
- * the daemon's job (userspace/daemon/killpriv.c). Every way uid 1000 can
- * modify its own 06755 file must leave the mode the reference fs leaves.
+ * the daemon's job (userspace/daemon/killpriv.c). Every way an
+ * unprivileged caller can modify a file must leave the mode the reference
+ * fs leaves: set-uid always goes; set-gid goes if the file is group-
+ * executable or the caller is not in its group, and stays on a 02644 file
+ * modified by a group member. The mode is read twice: statx(STATX_MODE)
+ * alone (served from the kernel's attribute cache if it is still valid)
+ * and a full stat.
  */
-enum setid_op { S_PWRITE, S_OTRUNC, S_FTRUNCATE, S_ODIRECT };
+enum setid_op {
+	S_PWRITE, S_OTRUNC, S_FTRUNCATE, S_TRUNCATE, S_ODIRECT, S_FALLOCATE,
+	S_PUNCH, S_ZERO, S_CFR,
+};
 
 struct setid_arg {
 	enum setid_op op;
 	const char *path;
+	const char *src;	/* S_CFR: the file copied from */
 };
 
 static int setid_modify(void *p)
 {
 	const struct setid_arg *a = p;
 	void *buf = NULL;
-	int fd, err = 0;
+	int fd, in, err = 0;
 
+	if (a->op == S_TRUNCATE)
+		return TL_ERR(truncate(a->path, 1));
 	fd = open(a->path, a->op == S_OTRUNC ? O_WRONLY | O_TRUNC :
 		  a->op == S_ODIRECT ? O_WRONLY | O_DIRECT : O_RDWR);
 	if (fd < 0)
 		return errno;
-	if (a->op == S_PWRITE && pwrite(fd, "w", 1, 2) != 1)
-		err = errno ? errno : EIO;
-	if (a->op == S_FTRUNCATE && ftruncate(fd, 1))
-		err = errno;
-	if (a->op == S_ODIRECT) {
+	switch (a->op) {
+	case S_PWRITE:
+		if (pwrite(fd, "w", 1, 2) != 1)
+			err = errno ? errno : EIO;
+		break;
+	case S_FTRUNCATE:
+		err = TL_ERR(ftruncate(fd, 1));
+		break;
+	case S_ODIRECT:
 		if (posix_memalign(&buf, 4096, 4096))
 			err = ENOMEM;
 		else if (memset(buf, 'd', 4096), pwrite(fd, buf, 4096, 0) != 4096)
 			err = errno ? errno : EIO;
 		free(buf);
+		break;
+	case S_FALLOCATE:
+		err = TL_ERR(fallocate(fd, 0, 0, 8192));
+		break;
+	case S_PUNCH:
+		err = TL_ERR(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+				       FALLOC_FL_KEEP_SIZE, 0, 4096));
+		break;
+	case S_ZERO:
+		err = TL_ERR(fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4096));
+		break;
+	case S_CFR:
+		in = open(a->src, O_RDONLY);
+		if (in < 0)
+			err = errno;
+		else if (copy_file_range(in, NULL, fd, NULL, 3, 0) != 3)
+			err = errno ? errno : EIO;
+		if (in >= 0)
+			close(in);
+		break;
+	default:
+		break;
 	}
 	if (close(fd) && !err)
 		err = errno;
 	return err;
+}
+
+/* statx(STATX_MODE) alone, then a full stat: "MODE/MODE" */
+static void setid_modes(const char *path, char *out, size_t len)
+{
+	struct statx stx;
+	struct stat st;
+	int cached = statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MODE, &stx);
+
+	snprintf(out, len, "%o/%o", cached ? 0 : stx.stx_mode & 07777,
+		 lstat(path, &st) ? 0 : st.st_mode & 07777);
 }
 
 static void test_setid_cleared(void)
@@ -1961,30 +2186,54 @@ static void test_setid_cleared(void)
 		{ S_PWRITE, "pwrite" },
 		{ S_OTRUNC, "open O_TRUNC" },
 		{ S_FTRUNCATE, "ftruncate" },
+		{ S_TRUNCATE, "truncate" },
 		{ S_ODIRECT, "O_DIRECT write" },
+		{ S_FALLOCATE, "fallocate" },
+		{ S_PUNCH, "fallocate PUNCH_HOLE" },
+		{ S_ZERO, "fallocate ZERO_RANGE" },
+		{ S_CFR, "copy_file_range into" },
 	};
-	char name[128];
+	/* file owner:group and mode, and who modifies it */
+	static const struct {
+		uid_t uid;
+		gid_t gid;
+		mode_t mode;
+		const struct tl_user *who;
+		const char *what;
+	} files[] = {
+		{ 1000, 1000, 06755, &TL_USER_A, "uid 1000 on own 06755 file" },
+		{ 1000, 1000, 06666, &TL_USER_A, "uid 1000 on own 06666 file (in group)" },
+		{ 1000, 3000, 06666, &TL_USER_A, "uid 1000 on own 06666 file (not in group 3000)" },
+		{ 1000, 1000, 02644, &TL_USER_A, "uid 1000 on own 02644 file (in group)" },
+		{ 1000, 1000, 06666, &TL_USER_B, "uid 2000 on uid 1000's 06666 file" },
+	};
+	char name[192], ref_modes[32], got_modes[32];
 
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		struct setid_arg ref = { ops[i].op, R("setid") };
-		struct setid_arg got = { ops[i].op, W("setid") };
-		int ref_err, got_err;
-		mode_t ref_mode, got_mode;
+	put(R("setid_src"), "src");
+	put(W("setid_src"), "src");
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+			struct setid_arg ref = { ops[i].op, R("setid"), R("setid_src") };
+			struct setid_arg got = { ops[i].op, W("setid"), W("setid_src") };
+			int ref_err, got_err;
 
-		mkowned(ref.path, 1000, 1000, 06755, false);
-		mkowned(got.path, 1000, 1000, 06755, false);
-		ref_err = tl_as_user(A, setid_modify, &ref);
-		got_err = tl_as_user(A, setid_modify, &got);
-		ref_mode = mode_of(ref.path) & 07777;
-		got_mode = mode_of(got.path) & 07777;
-		snprintf(name, sizeof(name), "uid 1000 %s of own 06755 file: %s as reference",
-			 ops[i].what, tl_errname(ref_err));
-		tl_check_errno(name, got_err, ref_err);
-		snprintf(name, sizeof(name), "uid 1000 %s of own 06755 file: mode %o as reference",
-			 ops[i].what, ref_mode);
-		tl_check(name, got_mode == ref_mode, "mode %o", got_mode);
-		unlink(ref.path);
-		unlink(got.path);
+			mkowned(ref.path, files[f].uid, files[f].gid,
+				files[f].mode, false);
+			mkowned(got.path, files[f].uid, files[f].gid,
+				files[f].mode, false);
+			ref_err = tl_as_user(files[f].who, setid_modify, &ref);
+			got_err = tl_as_user(files[f].who, setid_modify, &got);
+			setid_modes(ref.path, ref_modes, sizeof(ref_modes));
+			setid_modes(got.path, got_modes, sizeof(got_modes));
+			snprintf(name, sizeof(name), "%s: %s: %s, mode %s as reference",
+				 files[f].what, ops[i].what, tl_errname(ref_err),
+				 ref_modes);
+			tl_check(name, got_err == ref_err &&
+				 !strcmp(got_modes, ref_modes), "%s, mode %s",
+				 tl_errname(got_err), got_modes);
+			unlink(ref.path);
+			unlink(got.path);
+		}
 	}
 }
 
@@ -2055,6 +2304,7 @@ int main(int argc, char **argv)
 	test_seek_data_hole();
 	test_copy_file_range();
 	test_locks();
+	test_locks_owner_gone();
 	test_sync_mmap();
 	if (uid_tests && geteuid() == 0) {
 		test_permissions();

@@ -52,7 +52,7 @@ struct inode {
 	/* passthrough (mode passthrough), under the table lock */
 	int32_t backing_id;		/* 0: none registered */
 	uint32_t passthrough_opens;	/* opens replied FOPEN_PASSTHROUGH */
-	uint32_t cached_opens;		/* daemon-served page-cache opens */
+	uint32_t cached_opens;		/* daemon-served opens (and O_DIRECT) */
 	struct lock_owner *lock_owners;	/* POSIX locks, see locks.c */
 	/* mode bpf: the LOOKUP reply extension last sent (mode.c, table lock) */
 	struct fuse_bpf_entry_out kentry;
@@ -179,8 +179,12 @@ int give_to_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode);
 void use_caller_umask(fuse_req_t req);
 
 /* passthrough.c */
-int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,
-			 int flags);
+/*
+ * How an open of @inode is served: the backing id (> 0) of a passthrough
+ * open, or 0 (by the daemon; a regular file's open is then counted in
+ * cached_opens). Decided and counted under the table lock.
+ */
+int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd);
 void passthrough_release(struct daemon *d, struct inode *inode,
 			 int32_t backing_id);
 
@@ -277,6 +281,8 @@ void runtime_remove(struct daemon *d);
 /* locks.c: drop the POSIX locks of @owner (close semantics) */
 void locks_release_owner(struct daemon *d, struct inode *inode,
 			 uint64_t owner);
+/* RELEASE of @of: drop the locks of owners that locked through it (OFD) */
+void locks_release_file(struct daemon *d, const struct open_file *of);
 /* the inode is retired: drop every owner's description */
 void locks_drop_all(struct inode *inode);
 

@@ -8,22 +8,30 @@
  * it when (only for callers without CAP_FSETID, except chown):
  *   WRITE    with FUSE_WRITE_KILL_SUIDGID,
  *   SETATTR  with FATTR_KILL_SUIDGID (truncate, chown),
- *   OPEN / CREATE with FUSE_OPEN_KILL_SUIDGID (O_TRUNC).
+ *   OPEN / CREATE with FUSE_OPEN_KILL_SUIDGID (O_TRUNC),
+ *   SETATTR with nothing to set: the kernel's file_remove_privs() before
+ *     fallocate, copy_file_range, cached and passthrough writes (it strips
+ *     ATTR_KILL_SUID/SGID from the setattr and sends what is left).
  * libfuse 3.14 passes none of these flags to the handlers, so raw_io's
  * read hook hands every request to killpriv_see_request() and the handler
  * of that request (same worker thread) asks killpriv_requested().
  *
- * How: the daemon (root) performs such a write, truncate or O_TRUNC open
- * without CAP_FSETID in its effective set, so the backing filesystem
- * applies its own rule exactly as for an unprivileged writer (suid, sgid of
- * group-executable files, security.capability), as virtiofsd does. chown
- * needs nothing: a chown clears the bits whoever does it.
+ * How: the daemon (root, with CAP_FSETID) clears the bits itself before
+ * the modification, by the kernel's rule for the caller (fs/attr.c,
+ * setattr_should_drop_suidgid): set-uid always; set-gid if the file is
+ * group-executable or the caller (fsgid and supplementary groups) is not
+ * in the file's group. It cannot leave that to the backing filesystem by
+ * dropping CAP_FSETID: the backing fs would judge group membership by the
+ * daemon's groups, not the caller's, and clear the set-gid bit of a 02644
+ * file a group member writes. security.capability is removed by the
+ * backing filesystem on every write, whoever writes.
  *
- * Passthrough: writes never reach the daemon; the kernel writes the
- * backing file with the credentials of FUSE_DEV_IOC_BACKING_OPEN. They are
- * registered without CAP_FSETID, so the backing filesystem clears the bits
- * on every passthrough write, including a root writer's (POSIX allows
- * that; Linux keeps them for writers with CAP_FSETID).
+ * Passthrough: writes never reach the daemon; the kernel first runs
+ * file_remove_privs() on the FUSE file with the caller's credentials
+ * (the empty SETATTR above, decided by the caller's CAP_FSETID and
+ * groups), then writes the backing file with the credentials of
+ * FUSE_DEV_IOC_BACKING_OPEN, the daemon's own: with CAP_FSETID, so the
+ * backing fs does not clear the bits a second time by the daemon's groups.
  *
  * Mode bpf: ops on backed inodes run in the kernel with the caller's own
  * credentials (kernel patch 0004), so the backing filesystem clears the
@@ -34,9 +42,9 @@
  * same handling as mode userspace.
  */
 #include <errno.h>
-#include <linux/capability.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fusebpf/fuse_compat.h"
@@ -99,54 +107,62 @@ bool killpriv_requested(void)
 	return kill_requested;
 }
 
-int killpriv_begin(struct killpriv_saved *saved)
+/* Is the caller of @req in group @gid (fsgid or a supplementary group)? */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
 {
-	saved->dropped = false;
-	return kill_requested ? killpriv_drop_fsetid(saved) : 0;
-}
+	gid_t small[32], *list = small;
+	int n, i;
+	bool found = false;
 
-/* capget/capset with pid 0 act on the calling thread only. */
-int killpriv_drop_fsetid(struct killpriv_saved *saved)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	saved->dropped = false;
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	if (!(data[CAP_TO_INDEX(CAP_FSETID)].effective & CAP_TO_MASK(CAP_FSETID)))
-		return 0;
-	saved->effective[0] = data[0].effective;
-	saved->effective[1] = data[1].effective;
-	data[CAP_TO_INDEX(CAP_FSETID)].effective &= ~CAP_TO_MASK(CAP_FSETID);
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	saved->dropped = true;
-	return 0;
-}
-
-void killpriv_restore(const struct killpriv_saved *saved)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	int saved_errno = errno;
-
-	if (!saved->dropped)
-		return;
-	if (syscall(SYS_capget, &hdr, data) == 0) {
-		data[0].effective = saved->effective[0];
-		data[1].effective = saved->effective[1];
-		if (syscall(SYS_capset, &hdr, data) == 0) {
-			errno = saved_errno;
-			return;
-		}
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 32, small);
+	if (n > 32) {
+		list = calloc(n, sizeof(*list));
+		n = list ? fuse_req_getgroups(req, n, list) : -ENOMEM;
 	}
-	/* the thread stays without CAP_FSETID: it clears set-id bits more often */
-	log_error("cannot restore CAP_FSETID of a worker thread: %m");
-	errno = saved_errno;
+	/* unknown groups (the caller is gone): not a member, bits go */
+	for (i = 0; i < n && !found; i++)
+		found = list[i] == gid;
+	if (list != small)
+		free(list);
+	return found;
+}
+
+int killpriv_apply(fuse_req_t req, struct inode *inode, int fd)
+{
+	struct stat st;
+	char proc[64];
+	mode_t kill;
+	int ret;
+
+	ret = fd >= 0 ? (fstat(fd, &st) ? -errno : 0) : inode_stat(inode, &st);
+	if (ret)
+		return ret;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	kill = st.st_mode & S_ISUID;
+	if ((st.st_mode & S_ISGID) &&
+	    ((st.st_mode & S_IXGRP) || !caller_in_group(req, st.st_gid)))
+		kill |= S_ISGID;
+	if (!kill)
+		return 0;
+	if (fd >= 0) {
+		ret = fchmod(fd, st.st_mode & 07777 & ~kill);
+	} else {
+		inode_proc_path(inode, proc, sizeof(proc));
+		ret = chmod(proc, st.st_mode & 07777 & ~kill);
+	}
+	return ret ? -errno : 1;
+}
+
+int killpriv_apply_requested(fuse_req_t req, struct inode *inode, int fd)
+{
+	int ret = kill_requested ? killpriv_apply(req, inode, fd) : 0;
+
+	/* the kernel's cached mode is stale now; the reply does not say */
+	if (ret > 0)
+		fuse_lowlevel_notify_inval_inode(req_daemon(req)->se,
+						 inode->node.nodeid, -1, 0);
+	return ret < 0 ? ret : 0;
 }

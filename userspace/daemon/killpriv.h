@@ -7,13 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct daemon;
-
-/* The effective capabilities of the calling thread, to restore. */
-struct killpriv_saved {
-	bool dropped;
-	uint32_t effective[2];
-};
+#include "fusebpfd.h"
 
 /* The connection negotiated FUSE_HANDLE_KILLPRIV_V2. */
 bool killpriv_negotiated(const struct daemon *d);
@@ -22,17 +16,16 @@ void killpriv_see_request(const void *buf, size_t len);
 /* The request this thread is handling asks to clear set-id bits. */
 bool killpriv_requested(void);
 /*
- * Around the backing write / truncate / O_TRUNC open of such a request:
- * drops CAP_FSETID if it asked (0 or -errno), killpriv_restore() after.
+ * Clears the set-id bits of @inode (through @fd, or its path if @fd < 0)
+ * that a modification by the caller of @req clears on a native
+ * filesystem. 1 if the mode changed, 0 if not, or -errno.
  */
-int killpriv_begin(struct killpriv_saved *saved);
+int killpriv_apply(fuse_req_t req, struct inode *inode, int fd);
 /*
- * Drops CAP_FSETID from this thread's effective set (no-op if absent), so
- * the backing filesystem clears set-id bits on what the thread modifies.
- * 0 or -errno; killpriv_restore() undoes a successful drop.
+ * killpriv_apply() if this request asked for it, before the write,
+ * truncate or O_TRUNC open it makes; then the kernel's cached attributes
+ * of @inode are invalidated (its reply carries no mode). 0 or -errno.
  */
-int killpriv_drop_fsetid(struct killpriv_saved *saved);
-/* Keeps errno. */
-void killpriv_restore(const struct killpriv_saved *saved);
+int killpriv_apply_requested(fuse_req_t req, struct inode *inode, int fd);
 
 #endif

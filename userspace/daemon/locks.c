@@ -10,6 +10,12 @@
  * processes locking the backing file directly see them too. Closing any fd
  * releases all of a process's locks on the file: the kernel then sends
  * FLUSH with that lock owner and the description is closed.
+ * The kernel's owner of an OFD lock (F_OFD_SETLK) is the open file itself,
+ * which no FLUSH names, and RELEASE names a lock owner only after flock():
+ * so every owner remembers the open (fh) it first locked through, and the
+ * RELEASE of that fh closes its description. A POSIX owner (a process's
+ * file table) cannot outlive its fds that way: each close already sent
+ * FLUSH for it. flock() locks live on the open's own backing fd.
  * OFD locks have no pid: F_GETLK reports the pid that last locked through
  * the owner holding the conflicting lock (0 for a lock taken directly on
  * the backing file).
@@ -19,12 +25,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fusebpfd.h"
 
 struct lock_owner {
 	uint64_t owner;
+	const struct open_file *of;	/* the open it first locked through */
 	pid_t pid;		/* of the last SETLK through this owner */
 	int fd;
 	struct lock_owner *next;
@@ -43,33 +51,53 @@ static int open_for_locks(struct inode *inode)
 	return fd < 0 ? -errno : fd;
 }
 
+static struct lock_owner *find_owner(struct inode *inode, uint64_t owner)
+{
+	struct lock_owner *lo;
+
+	for (lo = inode->lock_owners; lo; lo = lo->next)
+		if (lo->owner == owner)
+			break;
+	return lo;
+}
+
 /*
  * A dup of @owner's description, created when @create; -errno if none.
  * @pid > 0 is recorded as the owner's pid.
  */
-static int owner_fd(struct daemon *d, struct inode *inode, uint64_t owner,
-		    bool create, pid_t pid)
+static int owner_fd(struct daemon *d, const struct open_file *of,
+		    uint64_t owner, bool create, pid_t pid)
 {
-	struct lock_owner *lo;
-	int fd = -ENOENT;
+	struct inode *inode = of->inode;
+	struct lock_owner *lo, *fresh = NULL;
+	int fd;
 
-	pthread_mutex_lock(&d->table.lock);
-	for (lo = inode->lock_owners; lo; lo = lo->next)
-		if (lo->owner == owner)
-			break;
-	if (!lo && create) {
-		lo = calloc(1, sizeof(*lo));
-		fd = lo ? open_for_locks(inode) : -ENOMEM;
-		if (fd < 0) {
-			free(lo);
-			lo = NULL;
-		} else {
-			lo->owner = owner;
-			lo->fd = fd;
+	for (;;) {
+		pthread_mutex_lock(&d->table.lock);
+		lo = find_owner(inode, owner);
+		if (!lo && fresh) {
+			lo = fresh;
 			lo->next = inode->lock_owners;
 			inode->lock_owners = lo;
+			fresh = NULL;
 		}
+		if (lo || !create)
+			break;
+		pthread_mutex_unlock(&d->table.lock);
+		/* opened unlocked: reaching the inode's path takes the lock */
+		fresh = calloc(1, sizeof(*fresh));
+		if (!fresh)
+			return -ENOMEM;
+		fresh->fd = open_for_locks(inode);
+		if (fresh->fd < 0) {
+			fd = fresh->fd;
+			free(fresh);
+			return fd;
+		}
+		fresh->owner = owner;
+		fresh->of = of;
 	}
+	fd = -ENOENT;
 	if (lo) {
 		if (pid > 0)
 			lo->pid = pid;
@@ -78,6 +106,10 @@ static int owner_fd(struct daemon *d, struct inode *inode, uint64_t owner,
 			fd = -errno;
 	}
 	pthread_mutex_unlock(&d->table.lock);
+	if (fresh) {	/* another request of this owner came first */
+		close(fresh->fd);
+		free(fresh);
+	}
 	return fd;
 }
 
@@ -96,6 +128,28 @@ void locks_release_owner(struct daemon *d, struct inode *inode,
 	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (lo) {
+		close(lo->fd);
+		free(lo);
+	}
+}
+
+void locks_release_file(struct daemon *d, const struct open_file *of)
+{
+	struct lock_owner **pp, *lo, *gone = NULL;
+
+	pthread_mutex_lock(&d->table.lock);
+	for (pp = &of->inode->lock_owners; (lo = *pp);) {
+		if (lo->of == of) {
+			*pp = lo->next;
+			lo->next = gone;
+			gone = lo;
+		} else {
+			pp = &lo->next;
+		}
+	}
+	pthread_mutex_unlock(&d->table.lock);
+	while ((lo = gone)) {
+		gone = lo->next;
 		close(lo->fd);
 		free(lo);
 	}
@@ -145,7 +199,7 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino,
 {
 	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
 	struct daemon *d = req_daemon(req);
-	int fd = owner_fd(d, of->inode, fi->lock_owner, false, 0);
+	int fd = owner_fd(d, of, fi->lock_owner, false, 0);
 
 	(void)ino;
 	if (fd < 0)
@@ -170,9 +224,13 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino,
  * A caller blocked in F_SETLKW that gets a signal makes the kernel send
  * INTERRUPT; it then waits for our reply (uninterruptibly if the signal
  * was fatal). The waiting worker thread is woken with SIGINTERRUPT, whose
- * handler does nothing but make fcntl() return EINTR.
+ * handler does nothing but make fcntl() return EINTR. That signal can
+ * come just before the thread enters fcntl() and be lost: a timer sends
+ * the thread the same signal every LOCK_RECHECK_SEC, and the wait goes on
+ * only while the request is not interrupted.
  */
 #define SIGINTERRUPT SIGUSR1
+#define LOCK_RECHECK_SEC 1
 
 static void on_sig_interrupt(int sig)
 {
@@ -187,12 +245,29 @@ static void interrupt_waiter(fuse_req_t req, void *data)
 
 static int wait_for_lock(fuse_req_t req, int fd, struct flock *lock)
 {
+	struct itimerspec every = {
+		.it_value = { LOCK_RECHECK_SEC, 0 },
+		.it_interval = { LOCK_RECHECK_SEC, 0 },
+	};
+	struct sigevent ev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = SIGINTERRUPT,
+	};
 	pthread_t self = pthread_self();
+	timer_t timer;
 	int ret;
 
+	ev._sigev_un._tid = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &ev, &timer))
+		return errno;
+	timer_settime(timer, 0, &every, NULL);
 	fuse_req_interrupt_func(req, interrupt_waiter, &self);
-	ret = fcntl(fd, F_OFD_SETLKW, lock) ? errno : 0;
+	do {
+		ret = fuse_req_interrupted(req) ? EINTR :
+		      fcntl(fd, F_OFD_SETLKW, lock) ? errno : 0;
+	} while (ret == EINTR && !fuse_req_interrupted(req));
 	fuse_req_interrupt_func(req, NULL, NULL);
+	timer_delete(timer);
 	return ret;
 }
 
@@ -201,8 +276,8 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino,
 {
 	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
 	struct daemon *d = req_daemon(req);
-	int fd = owner_fd(d, of->inode, fi->lock_owner,
-			  lock->l_type != F_UNLCK, lock->l_pid);
+	int fd = owner_fd(d, of, fi->lock_owner, lock->l_type != F_UNLCK,
+			  lock->l_pid);
 
 	(void)ino;
 	if (fd == -ENOENT) {	/* unlocking with no locks held */

@@ -66,6 +66,8 @@ uint64_t mode_init_flags(const struct daemon *d)
 	else if (d->mode == FUSEBPF_MODE_BPF)
 		want = FUSE_BPF;
 	want |= FUSE_HANDLE_KILLPRIV_V2;	/* every mode: see killpriv.c */
+	/* an O_DIRECT open served by the daemon (direct_io) can be mmap'ed */
+	want |= FUSE_DIRECT_IO_ALLOW_MMAP;
 	return want & d->kernel_flags;
 }
 

@@ -132,19 +132,10 @@ static int do_setattr(struct inode *inode, const struct stat *attr, int valid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 			return -errno;
 	}
-	if (valid & FUSE_SET_ATTR_SIZE) {
-		/* truncate by a caller without CAP_FSETID: clears set-id bits */
-		struct killpriv_saved kp;
-		int ret = killpriv_begin(&kp);
-
-		if (ret)
-			return ret;
-		ret = fd >= 0 ? ftruncate(fd, attr->st_size) :
-				truncate(proc, attr->st_size);
-		killpriv_restore(&kp);
-		if (ret)
-			return -errno;
-	}
+	if ((valid & FUSE_SET_ATTR_SIZE) &&
+	    (fd >= 0 ? ftruncate(fd, attr->st_size) :
+		       truncate(proc, attr->st_size)))
+		return -errno;
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
 		struct timespec ts[2] = {
@@ -162,6 +153,13 @@ static int do_setattr(struct inode *inode, const struct stat *attr, int valid,
 	return 0;
 }
 
+/* what a SETATTR can change; none of them: the kernel's file_remove_privs() */
+#define SETATTR_CHANGES (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |		\
+			 FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE |		\
+			 FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |		\
+			 FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |	\
+			 FUSE_SET_ATTR_CTIME)
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
@@ -172,7 +170,16 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (!inode || policy_denied(req, policy_check(req, inode,
 							FUSEBPF_ACCESS_WRITE)))
 		return;
-	ret = do_setattr(inode, attr, valid, fi ? fi_fd(fi) : -1);
+	/*
+	 * Set-id bits go, by the caller's rule: for a truncate by a caller
+	 * without CAP_FSETID, and for the kernel's file_remove_privs(), which
+	 * sends a SETATTR with nothing else to set (killpriv.c)
+	 */
+	ret = ((valid & FUSE_SET_ATTR_SIZE) && killpriv_requested()) ||
+	      !(valid & SETATTR_CHANGES) ?
+	      killpriv_apply(req, inode, fi ? fi_fd(fi) : -1) : 0;
+	if (ret >= 0)
+		ret = do_setattr(inode, attr, valid, fi ? fi_fd(fi) : -1);
 	if (!ret)
 		ret = inode_stat(inode, &st);
 	if (ret)

@@ -40,27 +40,22 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	}
 	of->fd = fd;
 	of->inode = inode;
-	of->backing_id = passthrough_open(d, inode, fd, fi->flags);
-	of->cached = of->backing_id <= 0 && !(fi->flags & O_DIRECT) &&
-		     S_ISREG(inode->type);
+	/* counted in inode->cached_opens when not passthrough */
+	of->backing_id = passthrough_open(d, inode, fd);
+	of->cached = of->backing_id <= 0 && S_ISREG(inode->type);
 	if (of->backing_id > 0) {
 		raw_io_reply_passthrough(of->backing_id);
 	} else if (fi->flags & O_DIRECT) {
 		/* daemon-served O_DIRECT: keep it out of the page cache */
 		fi->direct_io = 1;
-	}
-	if (of->cached) {
-		pthread_mutex_lock(&d->table.lock);
-		inode->cached_opens++;
-		pthread_mutex_unlock(&d->table.lock);
+	} else if (of->cached && !e) {
 		/*
 		 * Close-to-open consistency with the backing file: the kernel
 		 * drops cached pages on open (no keep_cache), but would trust
 		 * a cached size; make it fetch the attributes again.
 		 */
-		if (!e)
-			fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
-							 -1, 0);
+		fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
+						 -1, 0);
 	}
 	fi->fh = (uintptr_t)of;
 	fi->noflush = 0;
@@ -99,7 +94,6 @@ static int backing_flags(int flags)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *inode = inode_get(req_daemon(req), ino);
-	struct killpriv_saved kp;
 	char proc[64];
 	int fd;
 
@@ -113,13 +107,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	inode_proc_path(inode, proc, sizeof(proc));
 	/* O_TRUNC by a caller without CAP_FSETID: clears set-id bits */
-	fd = killpriv_begin(&kp);
+	fd = killpriv_apply_requested(req, inode, -1);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
 	fd = open(proc, backing_flags(fi->flags) & ~(O_CREAT | O_EXCL));
-	killpriv_restore(&kp);
 	if (fd < 0)
 		fuse_reply_err(req, errno);
 	else
@@ -133,7 +126,6 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct inode *dir = inode_get(d, parent), *inode;
 	int flags = backing_flags(fi->flags);
 	struct fuse_entry_param e;
-	struct killpriv_saved kp;
 	bool created = true;
 	int fd, ret;
 
@@ -148,20 +140,20 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		created = false;
-		/* O_TRUNC by a caller without CAP_FSETID: clears set-id bits */
-		ret = killpriv_begin(&kp);
-		if (ret) {
-			fuse_reply_err(req, -ret);
-			return;
-		}
 		fd = openat(dir->fd, name, flags & ~O_CREAT);
-		killpriv_restore(&kp);
 	}
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	ret = created ? give_to_caller(req, dir->fd, name, S_IFREG | mode) : 0;
+	/*
+	 * O_TRUNC of an existing file by a caller without CAP_FSETID clears
+	 * set-id bits (after the truncation here; the reply has the mode)
+	 */
+	ret = created ? give_to_caller(req, dir->fd, name, S_IFREG | mode) :
+	      killpriv_requested() ? killpriv_apply(req, NULL, fd) : 0;
+	if (ret > 0)
+		ret = 0;
 	if (!ret)
 		ret = inode_lookup(d, dir, name, &e, &inode);
 	if (ret) {
@@ -191,19 +183,16 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
-	struct killpriv_saved kp;
 	ssize_t n;
 
 	(void)ino;
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = fi_fd(fi);
 	out.buf[0].pos = off;
-	/* a writer without CAP_FSETID: the backing fs clears set-id bits */
-	n = killpriv_begin(&kp);
-	if (n == 0) {
+	/* a writer without CAP_FSETID: clear set-id bits as it would */
+	n = killpriv_apply_requested(req, fi_file(fi)->inode, fi_fd(fi));
+	if (n == 0)
 		n = fuse_buf_copy(&out, in, 0);
-		killpriv_restore(&kp);
-	}
 	if (n < 0)
 		fuse_reply_err(req, -n);
 	else
@@ -231,6 +220,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	struct open_file *of = fi_file(fi);
 
 	(void)ino;
+	/* the kernel's owner of OFD locks is the open file: gone now */
+	locks_release_file(d, of);
 	if (fi->flock_release)
 		flock(of->fd, LOCK_UN);
 	passthrough_release(d, of->inode, of->backing_id);

@@ -7,11 +7,17 @@
  *
  * The kernel refuses a second backing id for an inode while it is open in
  * passthrough mode, a non-passthrough open of such an inode (EINVAL), and
- * a passthrough open while the inode has page-cache opens (ETXTBSY). So:
- * one id per inode shared by all its opens, registered on the first and
- * closed on the last release; every open of an inode that has an id is a
- * passthrough open (O_DIRECT ones too); an inode with daemon-served cached
- * opens gets no passthrough until they are closed.
+ * a passthrough open while the inode has page-cache opens (ETXTBSY); it
+ * fails the open with EIO. So: one id per inode shared by all its opens,
+ * registered on the first and closed on the last release; every open of
+ * an inode that has an id is a passthrough open (O_DIRECT ones too: the
+ * kernel opens its backing file with the caller's flags); an inode with
+ * daemon-served opens gets no passthrough until they are all released.
+ * The decision and the count that later decisions see are taken under one
+ * lock: the opener applies our reply only after we sent it, so a served
+ * open decided just before a passthrough registration would otherwise
+ * meet an inode already in passthrough mode (EIO, seen with an O_DIRECT
+ * writer racing buffered readers).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,22 +25,18 @@
 
 #include "fusebpf/fuse_compat.h"
 #include "fusebpfd.h"
-#include "killpriv.h"
 
 static int32_t register_backing(struct daemon *d, int fd)
 {
 	struct fuse_backing_map map = { .fd = fd };
-	struct killpriv_saved kp = { 0 };
 	int id;
 
-	/* the kernel writes with these credentials: see killpriv.c */
-	if (killpriv_negotiated(d) && killpriv_drop_fsetid(&kp)) {
-		log_error("cannot drop CAP_FSETID for a passthrough backing file (%m): "
-			  "serving the open in the daemon");
-		return 0;
-	}
+	/*
+	 * The kernel writes with the daemon's credentials, CAP_FSETID
+	 * included: set-id bits are cleared by the caller's rule, not the
+	 * daemon's (killpriv.c)
+	 */
 	id = ioctl(fuse_session_fd(d->se), FUSE_DEV_IOC_BACKING_OPEN, &map);
-	killpriv_restore(&kp);
 	if (id <= 0) {
 		/* e.g. EPERM (not negotiated, unprivileged), ELOOP (stacking) */
 		if (!__atomic_exchange_n(&d->passthrough_fallback_logged, true,
@@ -47,25 +49,26 @@ static int32_t register_backing(struct daemon *d, int fd)
 	return id;
 }
 
-int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,
-			 int flags)
+int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd)
 {
+	bool eligible = d->mode == FUSEBPF_MODE_PASSTHROUGH && !inode->served &&
+			S_ISREG(inode->type) && !policy_served(d, inode);
 	int32_t id = 0;
 
-	if (d->mode != FUSEBPF_MODE_PASSTHROUGH || inode->served ||
-	    !S_ISREG(inode->type) || policy_served(d, inode))
-		return 0;
 	pthread_mutex_lock(&d->table.lock);
-	if (!inode->backing_id && !inode->cached_opens && !(flags & O_DIRECT))
+	if (eligible && !inode->backing_id && !inode->cached_opens)
 		inode->backing_id = register_backing(d, fd);
-	id = inode->backing_id;
+	if (eligible)
+		id = inode->backing_id;
 	if (id > 0)
 		inode->passthrough_opens++;
-	else if (!(flags & O_DIRECT))
-		fusebpf_stats_inc(&d->stats->passthrough_fallbacks);
+	else if (S_ISREG(inode->type))
+		inode->cached_opens++;
 	pthread_mutex_unlock(&d->table.lock);
 	if (id > 0)
 		fusebpf_stats_inc(&d->stats->passthrough_opens);
+	else if (eligible)
+		fusebpf_stats_inc(&d->stats->passthrough_fallbacks);
 	return id;
 }
 
