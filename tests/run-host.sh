@@ -234,6 +234,56 @@ one_line_error() {
 	return 0
 }
 
+# the mount's /proc/mounts line: SOURCE OPTIONS
+mount_line() {
+	awk -v m="$1" '$2 == m { print $1, $4 }' /proc/mounts | tail -n1
+}
+
+# has_opt OPTIONS OPT: OPT is one of the comma-separated OPTIONS
+has_opt() {
+	case ",$1," in *",$2,"*) return 0 ;; esac
+	return 1
+}
+
+# -o ro,noatime,dev,suid,fsname= as mount(8) or fstab pass them, and the
+# default source (the backing path); a device node works only with dev
+cli_mount_options() {
+	local mode=$1 back=$2 mnt=$3 line opts
+	rm -f "$back/null" && mknod -m 666 "$back/null" c 1 3
+	if "$BUILD/fusebpfd" "$back" "$mnt" \
+		-o "mode=$mode,ro,noatime,dev,suid,fsname=fusebpf-cli-$mode" \
+		>"$SCRATCH/cli.err" 2>&1; then
+		line=$(mount_line "$mnt")
+		opts=${line#* }
+		check "$mode/cli: fsname= is the source ($line)" \
+			test "${line%% *}" = "fusebpf-cli-$mode"
+		check "$mode/cli: ro,noatime reach the mount" \
+			eval 'has_opt "$opts" ro && has_opt "$opts" noatime'
+		check "$mode/cli: dev,suid: no nodev,nosuid" \
+			eval '! has_opt "$opts" nodev && ! has_opt "$opts" nosuid'
+		check "$mode/cli: ro: creating a file is EROFS" \
+			bash -c "touch '$mnt/f' 2>&1 | grep -q 'Read-only file system'"
+		check "$mode/cli: dev: a device node on the mount opens" \
+			bash -c "echo x >'$mnt/null'"
+	else
+		check "$mode/cli: mount with -o ro,noatime,dev,suid,fsname=" false
+		sed 's/^/    /' "$SCRATCH/cli.err"
+	fi
+	stop_mount "$mnt"
+	if "$BUILD/fusebpfd" "$back" "$mnt" -o "mode=$mode" >/dev/null 2>&1; then
+		line=$(mount_line "$mnt")
+		opts=${line#* }
+		check "$mode/cli: default source is the backing path ($line)" \
+			test "${line%% *}" = "$back"
+		check "$mode/cli: default nodev: a device node does not open" \
+			bash -c "! (echo x >'$mnt/null') 2>/dev/null"
+	else
+		check "$mode/cli: mount for the default source" false
+	fi
+	stop_mount "$mnt"
+	rm -f "$back/null"
+}
+
 # Daemon command line and signals: bad input is one clear line, SIGTERM and
 # SIGINT unmount cleanly.
 run_cli() {
@@ -259,6 +309,8 @@ run_cli() {
 	check "$mode/cli: stats of a mountpoint with a space" \
 		"$BUILD/fusebpfctl" stats "$spaced"
 	stop_mount "$spaced"
+	# standard mount options reach the mount; the source names the backing
+	cli_mount_options "$mode" "$back" "$mnt"
 	# A shell started in the background ignores SIGINT and the daemon rightly
 	# keeps an inherited SIG_IGN: start it with default dispositions.
 	for sig in TERM INT; do

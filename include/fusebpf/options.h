@@ -4,7 +4,9 @@
  *   fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt[,opt...]]
  *   opts: mode=bpf|passthrough|userspace, instance=NAME,
  *         served=RELPATH[:RELPATH...], policy=FILE,
- *         watch_backing=on|off, entry_timeout=SECS, attr_timeout=SECS
+ *         watch_backing=on|off, entry_timeout=SECS, attr_timeout=SECS,
+ *         and the standard mount options (ro, rw, [no]suid, [no]dev,
+ *         [no]exec, [a]sync, dirsync, the atime ones, fsname=, subtype=)
  */
 #ifndef FUSEBPF_OPTIONS_H
 #define FUSEBPF_OPTIONS_H
@@ -33,6 +35,10 @@ struct fusebpf_options {
 	/* kernel cache seconds; < 0: the daemon's default */
 	double entry_timeout;
 	double attr_timeout;
+	/* standard mount options for the mount, comma-separated, or NULL */
+	char *mount_opts;
+	char *fsname;			/* fsname=, or NULL (BACKING) */
+	char *subtype;			/* subtype=, or NULL */
 };
 
 /*

@@ -146,11 +146,56 @@ static void test_cache_options(void)
 	fusebpf_options_free(&o);
 }
 
+/* standard mount options (mount -t fuse, fstab) go to the mount */
+static void test_mount_options(void)
+{
+	struct fusebpf_options o;
+	char err[256];
+
+	CHECK(parse(&o, err, "/b", "/m", NULL, NULL, NULL) == 0);
+	CHECK(!o.mount_opts && !o.fsname && !o.subtype);
+	fusebpf_options_free(&o);
+
+	CHECK(parse(&o, err, "/b", "/m", "-o",
+		    "ro,noatime,mode=userspace,dev,suid,fsname=/data/media",
+		    NULL) == 0);
+	CHECK(o.mount_opts && !strcmp(o.mount_opts, "ro,noatime,dev,suid"));
+	CHECK(o.fsname && !strcmp(o.fsname, "/data/media"));
+	CHECK(o.mode == FUSEBPF_MODE_USERSPACE);
+	fusebpf_options_free(&o);
+	CHECK(!o.mount_opts && !o.fsname);
+
+	CHECK(parse(&o, err, "/b", "/m", "-o",
+		    "rw,strictatime,nodev,nosuid,noexec,sync,dirsync,subtype=media",
+		    "-orelatime,lazytime") == 0);
+	CHECK(o.mount_opts && !strcmp(o.mount_opts,
+		"rw,strictatime,nodev,nosuid,noexec,sync,dirsync,relatime,lazytime"));
+	CHECK(o.subtype && !strcmp(o.subtype, "media"));
+	fusebpf_options_free(&o);
+
+	/* fstab-only options: accepted, nothing for the mount */
+	CHECK(parse(&o, err, "/b", "/m", "-o",
+		    "defaults,nofail,_netdev,noauto,x-systemd.automount",
+		    NULL) == 0);
+	CHECK(!o.mount_opts);
+	fusebpf_options_free(&o);
+
+	CHECK(parse(&o, err, "/b", "/m", "-o", "fsname=", NULL) == -1);
+	CHECK(!strcmp(err, "fsname= needs a value"));
+	fusebpf_options_free(&o);
+	CHECK(parse(&o, err, "/b", "/m", "-o", "ro=1", NULL) == -1);
+	CHECK(!strcmp(err, "unknown option 'ro=1'"));
+	fusebpf_options_free(&o);
+	CHECK(parse(&o, err, "/b", "/m", "-o", "rox", NULL) == -1);
+	fusebpf_options_free(&o);
+}
+
 int main(void)
 {
 	test_basic();
 	test_errors();
 	test_served();
 	test_cache_options();
+	test_mount_options();
 	return unit_report();
 }

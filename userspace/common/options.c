@@ -101,6 +101,54 @@ static int parse_seconds(double *out, const char *opt, const char *val,
 	return 0;
 }
 
+/*
+ * Mount options every filesystem takes (mount(8), fstab, mount -t fuse):
+ * libfuse sets them on the mount itself. Without suid/dev a FUSE mount is
+ * nosuid,nodev (libfuse's default).
+ */
+static const char *const mount_flags[] = {
+	"ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec",
+	"sync", "async", "dirsync", "atime", "noatime", "diratime",
+	"nodiratime", "relatime", "norelatime", "strictatime",
+	"nostrictatime", "lazytime", "nolazytime",
+};
+/* meant for mount(8) and fstab only: nothing to do for the mount */
+static const char *const fstab_only[] = {
+	"defaults", "auto", "noauto", "nofail", "_netdev", "user", "nouser",
+	"users",
+};
+
+static bool in_list(const char *opt, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(opt, list[i]))
+			return true;
+	return false;
+}
+
+static int add_mount_opt(struct fusebpf_options *opts, const char *opt,
+			 char *err, size_t errlen)
+{
+	size_t old = opts->mount_opts ? strlen(opts->mount_opts) : 0;
+	char *s = realloc(opts->mount_opts, old + strlen(opt) + 2);
+
+	if (!s)
+		return fail(err, errlen, "out of memory");
+	sprintf(s + old, "%s%s", old ? "," : "", opt);
+	opts->mount_opts = s;
+	return 0;
+}
+
+static int set_string(char **field, const char *opt, const char *val,
+		      char *err, size_t errlen)
+{
+	if (!*val)
+		return fail(err, errlen, "%s needs a value", opt);
+	free(*field);
+	*field = strdup(val);
+	return *field ? 0 : fail(err, errlen, "out of memory");
+}
+
 static int parse_one(struct fusebpf_options *opts, const char *opt,
 		     char *err, size_t errlen)
 {
@@ -148,7 +196,16 @@ static int parse_one(struct fusebpf_options *opts, const char *opt,
 	if (KEY_IS("attr_timeout") && val)
 		return parse_seconds(&opts->attr_timeout, opt, val, err,
 				     errlen);
+	if (KEY_IS("fsname") && val)
+		return set_string(&opts->fsname, opt, val, err, errlen);
+	if (KEY_IS("subtype") && val)
+		return set_string(&opts->subtype, opt, val, err, errlen);
 #undef KEY_IS
+	if (in_list(opt, mount_flags, sizeof(mount_flags) / sizeof(*mount_flags)))
+		return add_mount_opt(opts, opt, err, errlen);
+	if (in_list(opt, fstab_only, sizeof(fstab_only) / sizeof(*fstab_only)) ||
+	    !strncmp(opt, "x-", 2))
+		return 0;
 	return fail(err, errlen, "unknown option '%s'", opt);
 }
 
@@ -214,6 +271,12 @@ void fusebpf_options_free(struct fusebpf_options *opts)
 	opts->nr_served = 0;
 	free(opts->policy);
 	opts->policy = NULL;
+	free(opts->mount_opts);
+	opts->mount_opts = NULL;
+	free(opts->fsname);
+	opts->fsname = NULL;
+	free(opts->subtype);
+	opts->subtype = NULL;
 }
 
 /* @a is @b or a path below it */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The libfuse session: mount options, capabilities, operation table. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,17 +33,58 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 }
 
+/*
+ * @s with commas and backslashes escaped for a libfuse option list; NULL
+ * on ENOMEM.
+ */
+static char *escape_opt(const char *s)
+{
+	char *out = malloc(2 * strlen(s) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The mount: always default_permissions (and allow_other as root), then
+ * the standard options given (-o ro,noatime,dev,...). The source shown in
+ * /proc/mounts is fsname=, by default BACKING, so that each instance
+ * names what it stacks on.
+ */
+static char *mount_options(const struct daemon *d)
+{
+	char *fsname = escape_opt(d->opts.fsname ? d->opts.fsname : d->backing);
+	char *subtype = escape_opt(d->opts.subtype ? d->opts.subtype : "fusebpf");
+	char *opts = NULL;
+
+	if (fsname && subtype &&
+	    asprintf(&opts, "default_permissions,fsname=%s,subtype=%s%s%s%s",
+		     fsname, subtype, geteuid() == 0 ? ",allow_other" : "",
+		     d->opts.mount_opts ? "," : "",
+		     d->opts.mount_opts ? d->opts.mount_opts : "") < 0)
+		opts = NULL;
+	free(fsname);
+	free(subtype);
+	return opts;
+}
+
 struct fuse_session *session_new(struct daemon *d)
 {
 	struct fuse_lowlevel_ops ops = { .init = op_init };
-	char mount_opts[128];
+	char *mount_opts = mount_options(d);
 	char *argv[] = { "fusebpfd", "-o", mount_opts, NULL, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct fuse_session *se;
 
-	snprintf(mount_opts, sizeof(mount_opts),
-		 "default_permissions,fsname=fusebpf,subtype=fusebpf%s",
-		 geteuid() == 0 ? ",allow_other" : "");
+	if (!mount_opts)
+		return NULL;
 	if (d->opts.debug) {
 		argv[3] = "-d";
 		args.argc = 4;
@@ -54,5 +96,6 @@ struct fuse_session *session_new(struct daemon *d)
 	ops_locks_fill(&ops);
 	se = fuse_session_new(&args, &ops, sizeof(ops), d);
 	fuse_opt_free_args(&args);
+	free(mount_opts);
 	return se;
 }
