@@ -34,6 +34,14 @@
  * tags are older, drops the kernel's cached dentries, and sets
  * meta.applied. Changing rules or uid_classes needs no generation bump;
  * after changing paths or hidden_names by hand, bump meta.generation too.
+ *
+ * A load is atomic for the daemon's decisions (a seqlock on meta, whose
+ * fields are written one at a time through its mmap): meta.loading holds
+ * the pid of the loader from before its first map write until after it
+ * moved meta.generation (loaders take turns; a dead one's turn is taken
+ * over). A decision that saw loading == 0 and generation G before it read
+ * the maps counts only if it sees the same after; else it is taken again
+ * (a load in progress is waited out).
  */
 #ifndef FUSEBPF_POLICY_H
 #define FUSEBPF_POLICY_H
@@ -124,7 +132,7 @@ struct fusebpf_policy_meta {
 				 * kernel dentry cache invalidated */
 	__u64 audit_lost;	/* events dropped: ring buffer full */
 	__u32 classes;		/* classes the loaded file uses (1..classes) */
-	__u32 reserved;
+	__u32 loading;		/* pid of the loader writing the maps, 0 */
 };
 
 /* struct fusebpf_audit_event.flags */

@@ -43,7 +43,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <sys/mman.h>
+#include <time.h>
+
 #include "fusebpf/policy.h"
+#include "fusebpf/policy_compile.h"
 #include "testlib.h"
 
 static const char *mnt, *back, *policy_file, *ctl, *daemon_bin;
@@ -801,6 +805,108 @@ static const char *write_policy(const char *name, const char *text)
 	return p;
 }
 
+/*
+ * A policy load is atomic (issue 10 item 3): while root loads, thousands
+ * of times, two policies whose class numbers differ (one has a rule
+ * prepended), app2 reading app1's file never succeeds and app1 reading
+ * it never fails. Loads are applied in-process, as `fusebpfctl policy
+ * load` applies them, without waiting for the daemon between loads.
+ */
+#define RELOADS		2000
+
+struct reload_race {
+	volatile int stop;
+	long tries[2], ok[2];	/* [0] app2, [1] app1 */
+};
+
+static void read_until_stopped(struct reload_race *r, int who)
+{
+	const char *file = in_mnt(APP1_DIR "/files/notes.txt");
+	char buf[64];
+
+	while (!r->stop) {
+		int fd = open(file, O_RDONLY);
+
+		__atomic_add_fetch(&r->tries[who], 1, __ATOMIC_RELAXED);
+		if (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+			__atomic_add_fetch(&r->ok[who], 1, __ATOMIC_RELAXED);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+static void test_reload_atomic(void)
+{
+	char text[4096], shifted_text[4096 + 64], err[512];
+	const struct tl_user *who[2] = { &APP2, &APP1 };
+	struct fusebpf_policy pol[2];
+	struct fusebpf_policy_maps maps;
+	struct reload_race *r;
+	const char *shifted;
+	pid_t pid[2];
+	ssize_t n = tl_read_file(policy_file, text, sizeof(text) - 64);
+	char *good_argv[] = { (char *)ctl, "policy", "load", (char *)policy_file,
+			      (char *)mnt, NULL };
+	int loads = 0, status;
+	time_t start = time(NULL);
+
+	if (n <= 0)
+		tl_die("cannot read %s", policy_file);
+	text[n] = 0;
+	/* one more path first: every class number moves up by one */
+	snprintf(shifted_text, sizeof(shifted_text), "read-only Zzz/shifted\n%s", text);
+	shifted = write_policy("shifted.policy", shifted_text);
+	memset(pol, 0, sizeof(pol));
+	if (fusebpf_policy_compile_file(policy_file, &pol[0], err, sizeof(err)) ||
+	    fusebpf_policy_compile_file(shifted, &pol[1], err, sizeof(err)))
+		tl_die("reload: %s", err);
+	if (fusebpf_policy_maps_open(instance, &maps))
+		tl_die("reload: no pinned maps of %s", instance);
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	if (r == MAP_FAILED)
+		tl_die("mmap: %s", strerror(errno));
+	memset(r, 0, sizeof(*r));
+	fflush(stdout);
+	for (int i = 0; i < 2; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			if (setgroups(0, NULL) || setresgid(who[i]->gid, who[i]->gid, who[i]->gid) ||
+			    setresuid(who[i]->uid, who[i]->uid, who[i]->uid))
+				_exit(1);
+			read_until_stopped(r, i);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < RELOADS; i++) {
+		if (fusebpf_policy_apply(&maps, &pol[i % 2], err, sizeof(err)))
+			tl_die("reload %d: %s", i, err);
+		loads++;
+		/* a breath between loads, as between two admin commands */
+		nanosleep(&(struct timespec){ 0, 500 * 1000 }, NULL);
+	}
+	r->stop = 1;
+	for (int i = 0; i < 2; i++)
+		waitpid(pid[i], &status, 0);
+	printf("# %d loads in %lds: app2 %ld/%ld reads succeeded, app1 %ld/%ld\n",
+	       loads, (long)(time(NULL) - start), r->ok[0], r->tries[0], r->ok[1],
+	       r->tries[1]);
+	tl_check("reload: the readers ran", r->tries[0] > 100 && r->tries[1] > 100,
+		 "app2 %ld, app1 %ld reads", r->tries[0], r->tries[1]);
+	tl_check("reload: app2 never reads app1's file during loads", r->ok[0] == 0,
+		 "%ld of %ld reads succeeded", r->ok[0], r->tries[0]);
+	tl_check("reload: app1 always reads its file during loads",
+		 r->ok[1] == r->tries[1], "%ld of %ld reads failed",
+		 r->tries[1] - r->ok[1], r->tries[1]);
+	munmap(r, sizeof(*r));
+	fusebpf_policy_maps_close(&maps);
+	fusebpf_policy_free(&pol[0]);
+	fusebpf_policy_free(&pol[1]);
+	tl_check("reload: the suite's policy loaded again", run(good_argv, err, sizeof(err)) == 0,
+		 "%s", err);
+	expect(&APP2, "after the reloads: app1's dir ENOENT", OP_STAT, APP1_DIR, NULL, ENOENT);
+}
+
 static void test_policy_files(void)
 {
 	char out[4096], want[PATH_MAX + 16];
@@ -905,5 +1011,6 @@ int main(int argc, char **argv)
 	test_daemon_decisions();
 	test_daemon_judges();
 	test_policy_files();
+	test_reload_atomic();
 	return tl_done();
 }

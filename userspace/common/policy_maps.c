@@ -10,7 +10,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -129,12 +132,9 @@ static bool keep_name(const void *key, const struct fusebpf_policy *p)
 	return false;
 }
 
-int fusebpf_policy_apply(const struct fusebpf_policy_maps *m,
-			 const struct fusebpf_policy *p, char *err,
-			 size_t errlen)
+static int write_maps(const struct fusebpf_policy_maps *m,
+		      const struct fusebpf_policy *p, char *err, size_t errlen)
 {
-	struct fusebpf_policy_meta meta;
-	__u32 zero = 0;
 	int ret;
 
 	/* rules first: new classes only become reachable through paths */
@@ -163,12 +163,53 @@ int fusebpf_policy_apply(const struct fusebpf_policy_maps *m,
 		    keep_name, p);
 	if (ret)
 		return map_fail(err, errlen, "hidden_names", -ret);
-	/* last: the daemon re-tags its inodes against the new tree */
-	if (bpf_map_lookup_elem(m->meta, &zero, &meta))
-		return map_fail(err, errlen, "meta", errno);
-	meta.generation++;
-	meta.classes = p->nr_classes;
-	if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY))
-		return map_fail(err, errlen, "meta", errno);
 	return 0;
+}
+
+/* meta.loading for this process: after a live loader, or over a dead one */
+static void load_begin(struct fusebpf_policy_meta *meta)
+{
+	struct timespec tick = { 0, 1000000 };
+	__u32 me = getpid(), cur;
+
+	for (;;) {
+		cur = 0;
+		if (__atomic_compare_exchange_n(&meta->loading, &cur, me, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;
+		if (kill(cur, 0) && errno == ESRCH &&
+		    __atomic_compare_exchange_n(&meta->loading, &cur, me, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/*
+ * The maps are rewritten in place between two marks in meta (the seqlock
+ * of include/fusebpf/policy.h): meta.loading set first, then the maps, then
+ * meta.generation (the daemon re-tags its inodes against the new tree,
+ * also after a failed load: the maps changed), then meta.loading cleared.
+ * meta is written through its mmap, field by field, so that the daemon's
+ * own fields (applied) and the filter's (audit_lost) stay as they are.
+ */
+int fusebpf_policy_apply(const struct fusebpf_policy_maps *m,
+			 const struct fusebpf_policy *p, char *err,
+			 size_t errlen)
+{
+	size_t len = sysconf(_SC_PAGESIZE);
+	struct fusebpf_policy_meta *meta;
+	int ret;
+
+	meta = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->meta, 0);
+	if (meta == MAP_FAILED)
+		return map_fail(err, errlen, "meta (mmap)", errno);
+	load_begin(meta);
+	ret = write_maps(m, p, err, errlen);
+	if (!ret)
+		__atomic_store_n(&meta->classes, p->nr_classes, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&meta->generation, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&meta->loading, 0, __ATOMIC_SEQ_CST);
+	munmap(meta, len);
+	return ret;
 }

@@ -9,10 +9,12 @@
  * Every decision reads the maps again: rules and meta are mmap-ed arrays
  * (no syscall), uid_classes/paths/hidden_names are hash lookups. So a
  * `bpftool map update` or `fusebpfctl policy load` applies to the next
- * operation. Tags (class, path tree node, owner) are computed at lookup
- * from the parent's tag and the name; an inode remembers the path it was
- * last looked up by, so that after a policy load (meta.generation moved)
- * its tag is recomputed from the root.
+ * operation. A load is atomic: a decision that a load overlapped is taken
+ * again (load_settled/load_held). Tags (class, path tree node, owner) are
+ * computed at lookup from the parent's tag and the name; after a policy
+ * load (meta.generation moved) or a directory move, a tag is recomputed
+ * from the inode's place (parent and name, inode_table.c), from the
+ * nearest ancestor whose tag is still valid.
  *
  * Caching: the kernel must not answer a lookup from its dentry cache for
  * an inode whose visibility depends on the caller, or a dentry cached by
@@ -95,6 +97,37 @@ static void fold_free(struct policy *p);
 static uint64_t generation(const struct policy *p)
 {
 	return __atomic_load_n(&p->meta->generation, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Policy loads are atomic for decisions: the seqlock of
+ * include/fusebpf/policy.h. A decision starts once no load is writing the
+ * maps, and counts only if none began or ended before it was taken.
+ */
+#define LOAD_WAIT_MS		5000	/* then a decision fails closed */
+#define LOAD_POLL_US		200
+
+/* Waits out a load in progress: false if none ended in LOAD_WAIT_MS */
+static bool load_settled(const struct policy *p, uint64_t *gen)
+{
+	struct timespec tick = { 0, LOAD_POLL_US * 1000L };
+
+	for (long us = 0; us < LOAD_WAIT_MS * 1000L; us += LOAD_POLL_US) {
+		if (!__atomic_load_n(&p->meta->loading, __ATOMIC_ACQUIRE)) {
+			*gen = generation(p);
+			return true;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/* No load began or ended since load_settled() gave @gen */
+static bool load_held(const struct policy *p, uint64_t gen)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the maps were read */
+	return !__atomic_load_n(&p->meta->loading, __ATOMIC_ACQUIRE) &&
+	       generation(p) == gen;
 }
 
 static struct fusebpf_rule rule_of(const struct policy *p, uint32_t cls)
@@ -748,6 +781,8 @@ struct judge {
 	uid_t uid;
 	uint32_t opcode;
 	bool audit;		/* the reply goes through raw_io_audit */
+	uint64_t gen;		/* the policy generation of this attempt */
+	uint32_t denied;	/* its refusals, counted when it counts */
 };
 
 static struct judge judge_req(fuse_req_t req)
@@ -760,11 +795,39 @@ static struct judge judge_req(fuse_req_t req)
 	};
 }
 
-static void count_denied(const struct judge *j)
+static void count_denied(struct judge *j)
 {
-	if (j->opcode < FUSEBPF_STATS_OPCODES)
-		fusebpf_stats_inc(&j->d->stats->denied[j->opcode]);
+	j->denied++;
 }
+
+static bool attempt_begin(struct judge *j)
+{
+	j->denied = 0;
+	return load_settled(j->d->policy, &j->gen);
+}
+
+/* The attempt counts (no load overlapped it): its refusals too */
+static bool attempt_done(struct judge *j)
+{
+	if (!load_held(j->d->policy, j->gen))
+		return false;
+	for (; j->denied && j->opcode < FUSEBPF_STATS_OPCODES; j->denied--)
+		fusebpf_stats_inc(&j->d->stats->denied[j->opcode]);
+	return true;
+}
+
+/*
+ * @err = @expr, a decision, taken again until no policy load overlapped
+ * it; EIO if a load never ended (a loader died mid-load).
+ */
+#define JUDGED(j, err, expr)					\
+	do {							\
+		if (!attempt_begin(j)) {			\
+			(err) = EIO;				\
+			break;					\
+		}						\
+		(err) = (expr);					\
+	} while (!attempt_done(j))
 
 /* Decision for a tag; 0 or a positive errno. */
 static int decide(const struct judge *j, const struct policy_tag *t,
@@ -787,7 +850,7 @@ static int decide(const struct judge *j, const struct policy_tag *t,
 	return err;
 }
 
-static int check_inode(const struct judge *j, struct inode *inode, int access)
+static int check_inode(struct judge *j, struct inode *inode, int access)
 {
 	struct policy_tag t = inode_tag(j->d, inode);
 	int err = decide(j, &t, inode->node.nodeid, access, true);
@@ -800,12 +863,15 @@ static int check_inode(const struct judge *j, struct inode *inode, int access)
 int policy_check(fuse_req_t req, struct inode *inode, int access)
 {
 	struct judge j = judge_req(req);
+	int err = 0;
 
-	return j.d->policy ? check_inode(&j, inode, access) : 0;
+	if (j.d->policy)
+		JUDGED(&j, err, check_inode(&j, inode, access));
+	return err;
 }
 
 /* Is @name hidden from the caller in a directory of class @cls? */
-static bool name_hidden(const struct judge *j, uint32_t cls, const char *name,
+static bool name_hidden(struct judge *j, uint32_t cls, const char *name,
 			struct fusebpf_name_dir *at, bool *listed)
 {
 	struct policy *p = j->d->policy;
@@ -836,7 +902,7 @@ static bool name_hidden(const struct judge *j, uint32_t cls, const char *name,
  * EACCES rather than ENOENT, and a missing entry would become the
  * caller's own).
  */
-static int check_name(const struct judge *j, struct inode *dir,
+static int check_name(struct judge *j, struct inode *dir,
 		      const char *name, int access, bool create)
 {
 	/* a missing entry would become the caller's */
@@ -867,12 +933,15 @@ int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
 		      int access, bool create)
 {
 	struct judge j = judge_req(req);
+	int err = 0;
 
-	return j.d->policy ? check_name(&j, dir, name, access, create) : 0;
+	if (j.d->policy)
+		JUDGED(&j, err, check_name(&j, dir, name, access, create));
+	return err;
 }
 
 /* A change to the entry @name of @dir: creating it (@create) or removing it */
-static int check_change(const struct judge *j, struct inode *dir,
+static int check_change(struct judge *j, struct inode *dir,
 			const char *name, bool create)
 {
 	int err = check_inode(j, dir, FUSEBPF_ACCESS_WRITE);
@@ -883,15 +952,21 @@ static int check_change(const struct judge *j, struct inode *dir,
 int policy_check_new(fuse_req_t req, struct inode *dir, const char *name)
 {
 	struct judge j = judge_req(req);
+	int err = 0;
 
-	return j.d->policy ? check_change(&j, dir, name, true) : 0;
+	if (j.d->policy)
+		JUDGED(&j, err, check_change(&j, dir, name, true));
+	return err;
 }
 
 int policy_check_remove(fuse_req_t req, struct inode *dir, const char *name)
 {
 	struct judge j = judge_req(req);
+	int err = 0;
 
-	return j.d->policy ? check_change(&j, dir, name, false) : 0;
+	if (j.d->policy)
+		JUDGED(&j, err, check_change(&j, dir, name, false));
+	return err;
 }
 
 /*
@@ -899,26 +974,23 @@ int policy_check_remove(fuse_req_t req, struct inode *dir, const char *name)
  * an errno if the caller may not see it; otherwise sets the timeouts of
  * @e to 0 when the answer depends on the caller.
  */
-int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
+static int check_lookup(struct judge *j, struct inode *dir, const char *name,
 			struct inode *inode, struct fuse_entry_param *e)
 {
-	struct judge j = judge_req(req);
 	struct fusebpf_name_dir at = fusebpf_name_dir_fd(dir->fd);
 	struct policy_tag pt, t;
 	bool listed;
 	int err;
 
-	if (!j.d->policy)
-		return 0;
-	pt = inode_tag(j.d, dir);
-	if (name_hidden(&j, pt.cls, name, &at, &listed)) {
-		count_denied(&j);
+	pt = inode_tag(j->d, dir);
+	if (name_hidden(j, pt.cls, name, &at, &listed)) {
+		count_denied(j);
 		return ENOENT;
 	}
-	t = inode_tag(j.d, inode);
-	err = decide(&j, &t, inode->node.nodeid, FUSEBPF_ACCESS_SEE, true);
+	t = inode_tag(j->d, inode);
+	err = decide(j, &t, inode->node.nodeid, FUSEBPF_ACCESS_SEE, true);
 	if (err) {
-		count_denied(&j);
+		count_denied(j);
 		return err;
 	}
 	if (listed || t.cls) {
@@ -928,7 +1000,18 @@ int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
 	return 0;
 }
 
-static bool entry_visible(const struct judge *j, struct inode *dir,
+int policy_check_lookup(fuse_req_t req, struct inode *dir, const char *name,
+			struct inode *inode, struct fuse_entry_param *e)
+{
+	struct judge j = judge_req(req);
+	int err = 0;
+
+	if (j.d->policy)
+		JUDGED(&j, err, check_lookup(&j, dir, name, inode, e));
+	return err;
+}
+
+static bool entry_visible(struct judge *j, struct inode *dir,
 			  const char *name, struct inode *child,
 			  struct fuse_entry_param *e)
 {
@@ -961,8 +1044,11 @@ bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
 			  struct inode *child, struct fuse_entry_param *e)
 {
 	struct judge j = judge_req(req);
+	int err = 0;
 
-	return !j.d->policy || entry_visible(&j, dir, name, child, e);
+	if (j.d->policy)
+		JUDGED(&j, err, entry_visible(&j, dir, name, child, e) ? 0 : ENOENT);
+	return err == 0;
 }
 
 /* ---- decision requests of the kernel filter (mode bpf) ---- */
@@ -973,7 +1059,7 @@ bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
  * both names and the directory's own node id: the old name is judged
  * where it exists, the new one as created in the node.
  */
-static int judge_known(const struct judge *j, struct inode *node,
+static int judge_known(struct judge *j, struct inode *node,
 		       const struct fusebpf_decision *dec)
 {
 	struct stat st;
@@ -1006,7 +1092,7 @@ static int judge_known(const struct judge *j, struct inode *node,
  * A node only the kernel knows (resolved in the kernel, bit-63 id): its
  * kernel tag, the caller and the names, as the kernel filter decides.
  */
-static int judge_tag(const struct judge *j, const struct fusebpf_decision *dec)
+static int judge_tag(struct judge *j, const struct fusebpf_decision *dec)
 {
 	uint32_t tag = dec->tag & ~(FUSEBPF_KTAG_LIST_BY_DAEMON |
 				    FUSEBPF_KTAG_CASEFOLD);
@@ -1053,6 +1139,7 @@ int policy_decide_request(struct daemon *d, const struct fusebpf_decision *dec)
 		.opcode = dec->opcode,
 	};
 	struct inode *node;
+	int err;
 
 	/* a failed backing op stays failed: nothing to judge */
 	if (dec->post && dec->result < 0)
@@ -1061,24 +1148,41 @@ int policy_decide_request(struct daemon *d, const struct fusebpf_decision *dec)
 		return 0;
 	node = (dec->nodeid & FUSEBPF_KERNEL_NODEID) ? NULL :
 	       inode_get(d, dec->nodeid);
-	return node ? judge_known(&j, node, dec) : judge_tag(&j, dec);
+	JUDGED(&j, err, node ? judge_known(&j, node, dec) : judge_tag(&j, dec));
+	return err;
 }
 
 bool policy_served(struct daemon *d, struct inode *inode)
 {
 	struct policy_tag t;
+	uint64_t gen;
+	bool served;
 
 	if (!d->policy)
 		return false;
-	t = inode_tag(d, inode);
-	return t.cls && (rule_of(d->policy, t.cls).flags & FUSEBPF_RULE_SERVED);
+	do {
+		if (!load_settled(d->policy, &gen))
+			return true;	/* the daemon serves: no passthrough */
+		t = inode_tag(d, inode);
+		served = t.cls &&
+			 (rule_of(d->policy, t.cls).flags & FUSEBPF_RULE_SERVED);
+	} while (!load_held(d->policy, gen));
+	return served;
 }
 
 double policy_timeout(struct daemon *d, struct inode *inode)
 {
-	if (d->policy && inode_tag(d, inode).cls)
-		return 0;
-	return d->timeout;
+	uint64_t gen;
+	uint32_t cls;
+
+	if (!d->policy)
+		return d->timeout;
+	do {
+		if (!load_settled(d->policy, &gen))
+			return 0;
+		cls = inode_tag(d, inode).cls;
+	} while (!load_held(d->policy, gen));
+	return cls ? 0 : d->timeout;
 }
 
 void policy_audit_emit(struct daemon *d, const struct fusebpf_audit_event *ev)
