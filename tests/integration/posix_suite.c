@@ -1717,6 +1717,29 @@ static void test_sync_mmap(void)
 		}
 	}
 	close(fd);
+
+	/* a write through a shared mapping is a modification: new mtime */
+	put(W("mt"), "mmap times");
+	utimensat(AT_FDCWD, W("mt"), (struct timespec[2]){ { 1, 0 }, { 1, 0 } },
+		  0);
+	fd = open(W("mt"), O_RDWR);
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m != MAP_FAILED) {
+		struct stat st;
+
+		stat(W("mt"), &st);	/* the kernel may cache these */
+		m[0] = 'M';
+		msync(m, 4096, MS_SYNC);
+		tl_check("stat after a write through a shared mapping: new mtime",
+			 !stat(W("mt"), &st) && st.st_mtim.tv_sec != 1,
+			 "mtime %ld", st.st_mtim.tv_sec);
+		check_mirrors_backing("mt");
+		munmap(m, 4096);
+	} else {
+		tl_fail("mmap MAP_SHARED mt", "%s", tl_errname(errno));
+	}
+	close(fd);
+
 	fd = open(W("m"), O_RDONLY);
 	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	tl_check_errno("mmap PROT_WRITE MAP_SHARED on O_RDONLY fd: EACCES",

@@ -187,6 +187,12 @@ void use_caller_umask(fuse_req_t req);
 int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd);
 void passthrough_release(struct daemon *d, struct inode *inode,
 			 int32_t backing_id);
+/*
+ * The attribute timeout for @inode: 0 while it is open in passthrough,
+ * since writes through a shared mapping of the backing file change its
+ * mtime/ctime without a request to us. Needs no lock.
+ */
+double passthrough_attr_timeout(struct inode *inode, double timeout);
 
 /* raw_io.c */
 extern const struct fuse_custom_io raw_io;

@@ -102,7 +102,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, policy_timeout(req_daemon(req), inode));
+		fuse_reply_attr(req, &st, passthrough_attr_timeout(inode,
+				policy_timeout(req_daemon(req), inode)));
 }
 
 static struct timespec set_time(int valid, int set_bit, int now_bit,
@@ -185,7 +186,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, policy_timeout(req_daemon(req), inode));
+		fuse_reply_attr(req, &st, passthrough_attr_timeout(inode,
+				policy_timeout(req_daemon(req), inode)));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)

@@ -45,6 +45,12 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	of->cached = of->backing_id <= 0 && S_ISREG(inode->type);
 	if (of->backing_id > 0) {
 		raw_io_reply_passthrough(of->backing_id);
+		/* no cached attributes while open: passthrough_attr_timeout() */
+		if (e)
+			e->attr_timeout = 0;
+		else
+			fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
+							 -1, 0);
 	} else if (fi->flags & O_DIRECT) {
 		/* daemon-served O_DIRECT: keep it out of the page cache */
 		fi->direct_io = 1;

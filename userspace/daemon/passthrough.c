@@ -90,3 +90,9 @@ void passthrough_release(struct daemon *d, struct inode *inode,
 	}
 	pthread_mutex_unlock(&d->table.lock);
 }
+
+double passthrough_attr_timeout(struct inode *inode, double timeout)
+{
+	return __atomic_load_n(&inode->passthrough_opens, __ATOMIC_RELAXED) ?
+	       0 : timeout;
+}
