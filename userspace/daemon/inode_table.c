@@ -737,9 +737,11 @@ void inode_moved(struct daemon *d, struct inode *dir, const char *name)
 								  &key);
 		if (inode && inode != d->table.root) {
 			set_served(d, dir, inode, name);
-			/* renamed: its old name is gone */
+			/* renamed: its old name is gone (a directory's move
+			 * makes every tag stale: set_place) */
 			set_place(d, inode, dir, name, false);
-			__atomic_add_fetch(&d->table.moves, 1, __ATOMIC_RELEASE);
+			/* a file's own policy tag is stale (policy.c) */
+			inode->tag.moves = UINT64_MAX;
 			nodeid = inode->node.nodeid;
 		}
 		pthread_mutex_unlock(&d->table.lock);
