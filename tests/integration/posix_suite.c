@@ -231,6 +231,56 @@ static int odirect_roundtrip(const char *path)
 }
 
 /*
+ * Opens that fail while an O_DIRECT writer and a buffered reader open the
+ * same file over and over (mode passthrough: every open must agree with
+ * the inode's io mode, or the kernel fails it with EIO).
+ */
+static int odirect_race(const char *path, int rounds)
+{
+	int pfd[2], failed = 0, status;
+	void *buf;
+	pid_t pid;
+
+	if (tl_write_file(path, (char[8192]){ 0 }, 8192, 0644) || pipe(pfd))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int n = 0;
+
+		if (posix_memalign(&buf, 4096, 4096))
+			_exit(1);
+		memset(buf, 'D', 4096);
+		for (int i = 0; i < rounds; i++) {
+			int fd = open(path, O_WRONLY | O_DIRECT);
+
+			if (fd < 0 || pwrite(fd, buf, 4096, 4096) != 4096)
+				n++;
+			if (fd >= 0)
+				close(fd);
+		}
+		_exit(write(pfd[1], &n, sizeof(n)) == sizeof(n) ? 0 : 1);
+	}
+	close(pfd[1]);
+	for (int i = 0; i < rounds; i++) {
+		char c[64];
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0 || read(fd, c, sizeof(c)) != sizeof(c))
+			failed++;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (read(pfd[0], &status, sizeof(status)) == sizeof(status))
+		failed += status;
+	else
+		failed++;
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
+	return failed;
+}
+
+/*
  * 0 if a file opened O_DIRECT can be mmap'ed MAP_SHARED and written
  * through the mapping (seen by a buffered read), else the errno.
  */
@@ -279,6 +329,12 @@ static void test_odirect(void)
 			 "short read");
 	if (ref || got)
 		return;
+	ref = odirect_race(R("direct_race"), 300);
+	snprintf(name, sizeof(name),
+		 "O_DIRECT writer racing a buffered reader: %d failed opens or I/O as reference",
+		 ref);
+	got = odirect_race(W("direct_race"), 300);
+	tl_check(name, got == ref, "%d failed", got);
 	ref = odirect_mmap(R("direct"));
 	snprintf(name, sizeof(name),
 		 "mmap MAP_SHARED of an O_DIRECT open as reference (%s)",
