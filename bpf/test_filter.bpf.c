@@ -23,7 +23,8 @@
  *                                         turns success into -EBADR
  *   permission checks on tag 11 inodes -> FUSE_BPF_USER (FUSE's own check)
  *   SETATTR on tag 13 inodes           -> FUSE_BPF_USER (bpf_review.c)
- *   RENAME2/LINK on tag 17 inodes      -> FUSE_BPF_USER (bpf_review.c)
+ *   RENAME2 (the directory's check)/LINK
+ *   on tag 17 inodes                   -> FUSE_BPF_USER (bpf_review.c)
  *   tag 19 inodes (bpf_review.c): results that are no errno userspace
  *   knows                              -> GETATTR -ERESTARTSYS, STATFS
  *                                         -MAX_ERRNO, OPEN -134, GETXATTR
@@ -108,7 +109,7 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 {
 	__u32 opcode = args->opcode, zero = 0;
 	struct test_last *l;
-	char name[32] = {};
+	char name[32] = {}, new_name[32] = {};
 	__u64 *c;
 	int n;
 
@@ -151,8 +152,15 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 		return FUSE_BPF_USER;
 	if (args->tag == SETATTR_USER_TAG && opcode == FUSE_SETATTR)
 		return FUSE_BPF_USER;
+	/*
+	 * The directory's check of a rename has both names; the moved
+	 * inode's own check has one (and would be EIO for a kernel inode)
+	 */
 	if (args->tag == MOVE_USER_TAG &&
-	    (opcode == FUSE_RENAME2 || opcode == FUSE_LINK))
+	    (opcode == FUSE_LINK ||
+	     (opcode == FUSE_RENAME2 &&
+	      bpf_fuse_get_name(args, 1, new_name, sizeof(new_name)) !=
+	      -ENOENT)))
 		return FUSE_BPF_USER;
 	if (args->tag == KERR_TAG) {
 		switch (opcode) {

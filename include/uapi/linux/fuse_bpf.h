@@ -42,7 +42,9 @@
  * and returns FUSE_BPF_BACKING, FUSE_BPF_POST, FUSE_BPF_USER,
  * FUSE_BPF_USER_FILTER or a negative errno (the operation fails with it);
  * the post-filter sees the backing operation's result and returns the
- * result to give (0 or -errno) or FUSE_BPF_USER_FILTER.
+ * result to give (0 or -errno) or FUSE_BPF_USER_FILTER. Errnos above
+ * EHWPOISON (codes internal to the kernel, such as ERESTARTSYS) and any
+ * other value fail the operation with EIO.
  *
  * FUSE_BPF_USER_FILTER asks the server for a decision: a request whose
  * opcode is the operation's, or-ed with FUSE_PREFILTER (from the
@@ -73,6 +75,8 @@
  * FUSE_INIT flag (flags2 word, i.e. bit 62 of the 64-bit flags): the kernel
  * offers FUSE-BPF; the server sets it in its reply to accept lookup reply
  * extensions. Without it a lookup reply must be a plain fuse_entry_out.
+ * A reply that also sets FUSE_ALLOW_IDMAP does not get FUSE-BPF (backed
+ * inodes cannot honour an idmapped mount): the ioctls fail with EOPNOTSUPP.
  */
 #define FUSE_BPF			(1ULL << 62)
 
