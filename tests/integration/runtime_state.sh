@@ -15,8 +15,10 @@
 #     fusebpfd, a mountpoint that is not the instance's FUSE connection's
 #     mount; a load to the mountpoint the forgery claims goes to the real
 #     instance;
+#   - its pinned policy maps are root's (0700 dir, 0600 pins);
 #   - a SIGKILLed daemon's directory is recognised (ctl: "gone") and
-#     removed at the next fusebpfd start, live instances' are kept.
+#     removed at the next fusebpfd start with its pinned maps, live
+#     instances' are kept.
 # Needs root and setpriv. Closing line: "N passed, N failed".
 set -u
 
@@ -88,6 +90,12 @@ check "stats is 0644 root" test "$(mode_owner "$RUN/$INST/stats")" = "644 0"
 check "info names the mount's FUSE connection" \
 	grep -qx "connection=$(($(mountpoint -d "$M" | cut -d: -f1) << 20 | $(mountpoint -d "$M" | cut -d: -f2)))" \
 	"$RUN/$INST/info"
+PIN=/sys/fs/bpf/fusebpf/$INST
+check "its policy maps: pin dir 0700 root" test "$(mode_owner "$PIN")" = "700 0"
+check "its policy maps: pins 0600 root (rules, audit_events)" \
+	test "$(mode_owner "$PIN/rules") $(mode_owner "$PIN/audit_events")" = "600 0 600 0"
+check "an app cannot list the pinned maps" \
+	bash -c "! setpriv --reuid $APP --regid $APP --clear-groups ls $PIN > /dev/null 2>&1"
 check "an app cannot append to info" \
 	bash -c "! setpriv --reuid $APP --regid $APP --clear-groups sh -c 'echo pid=1 >> $RUN/$INST/info' 2>/dev/null"
 check "an app may read the stats" \
@@ -140,6 +148,7 @@ refused "pid of no process: not running" "is gone" "$CTL" stats "$FORGED"
 # --- a SIGKILLed daemon's state is removed at the next start
 if "$FUSEBPFD" "$B" "$M2" -o "mode=$MODE,instance=$STALE" > "$W/out2" 2>&1; then
 	pid2=$(awk -F= '$1 == "pid" { print $2 }' "$RUN/$STALE/info")
+	check "killed daemon's maps were pinned" test -d "/sys/fs/bpf/fusebpf/$STALE"
 	kill -KILL "$pid2"
 	for _ in $(seq 50); do [ -e "/proc/$pid2/exe" ] || break; sleep 0.1; done
 	umount -l "$M2"
@@ -147,6 +156,8 @@ if "$FUSEBPFD" "$B" "$M2" -o "mode=$MODE,instance=$STALE" > "$W/out2" 2>&1; then
 	refused "killed daemon: ctl says it is gone" "is gone" "$CTL" stats "$STALE"
 	if "$FUSEBPFD" "$B" "$M3" -o "mode=$MODE" > "$W/out3" 2>&1; then
 		check "next start: the killed daemon's state is removed" test ! -e "$RUN/$STALE"
+		check "next start: the killed daemon's pinned maps are removed" \
+			test ! -e "/sys/fs/bpf/fusebpf/$STALE"
 		check "next start: the dead forged instance is removed" test ! -e "$RUN/$FORGED"
 		check "next start: the live instance is kept" test -s "$RUN/$INST/info"
 		check "the live instance still answers" quiet "$CTL" stats "$M"

@@ -210,6 +210,8 @@ void raw_io_audit(uint32_t tag, uint64_t nodeid, bool denied);
 struct fusebpf_policy;
 int policy_init(struct daemon *d, const struct fusebpf_policy *compiled);
 int policy_pin(struct daemon *d);
+/* removes the pinned maps of a dead instance @name (runtime.c) */
+void policy_unpin_dead(const char *name);
 /* once mounted: applies policy loads to the kernel's caches */
 int policy_start(struct daemon *d);
 /* before the session goes away */

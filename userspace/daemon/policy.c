@@ -266,6 +266,14 @@ static void unpin_all(const char *dir, struct policy_bpf *skel)
 	rmdir(dir);
 }
 
+void policy_unpin_dead(const char *name)
+{
+	char dir[PATH_MAX];
+
+	fusebpf_policy_pin_dir(name, dir, sizeof(dir));
+	unpin_all(dir, NULL);
+}
+
 /*
  * Pins the maps under /sys/fs/bpf/fusebpf/<instance>/. Pins left there are
  * those of a dead instance of the same name (runtime_publish already

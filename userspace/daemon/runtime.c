@@ -134,6 +134,9 @@ static void remove_stale(void)
 			unlink(path);
 		else
 			remove_dir(path);
+		/* and the policy maps it pinned (it never got to unpin them) */
+		if (de->d_name[0] != '.')
+			policy_unpin_dead(de->d_name);
 	}
 	if (dh)
 		closedir(dh);
