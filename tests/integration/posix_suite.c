@@ -2096,6 +2096,8 @@ static void test_permissions(void)
 
 /* ---------------- POSIX ACLs (system.posix_acl_* xattrs) ---------------- */
 
+static void setid_modes(const char *path, char *out, size_t len);
+
 struct acl_entry {
 	uint16_t tag, perm;
 	uint32_t id;
@@ -2114,6 +2116,68 @@ static int acl_set(const char *path, const char *xname,
 	memcpy(buf, &version, 4);
 	memcpy(buf + 4, e, n * sizeof(*e));
 	return TL_ERR(setxattr(path, xname, buf, 4 + n * sizeof(*e), 0));
+}
+
+struct acl_arg {
+	const char *path;
+	const struct acl_entry *e;
+	int n;
+};
+
+static int acl_set_as(void *p)
+{
+	const struct acl_arg *a = p;
+
+	return acl_set(a->path, "system.posix_acl_access", a->e, a->n);
+}
+
+/*
+ * Setting an access ACL clears the set-gid bit when the caller is not in
+ * the file's group (posix_acl_update_mode), as a chmod would; a member
+ * keeps it. Mode compared with the reference.
+ */
+static void test_acl_setgid(void)
+{
+	static const struct acl_entry acl[] = {
+		{ ACL_USER_OBJ_, 7, 0 }, { ACL_USER_, 4, 2000 },
+		{ ACL_GROUP_OBJ_, 5, 0 }, { ACL_MASK_, 5, 0 },
+		{ ACL_OTHER_, 5, 0 },
+	};
+	static const struct {
+		gid_t gid;
+		bool dir;
+		const char *what;
+	} cases[] = {
+		{ 3000, false, "uid 1000 sets an ACL on its 02755 file of group 3000" },
+		{ 1000, false, "uid 1000 sets an ACL on its 02755 file of group 1000" },
+		{ 3000, true, "uid 1000 sets an ACL on its 02755 directory of group 3000" },
+	};
+	char name[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct acl_arg ref = { R("acl_sgid"), acl, 5 };
+		struct acl_arg got = { W("acl_sgid"), acl, 5 };
+		int ref_err, got_err;
+		char ref_modes[32], got_modes[32];
+
+		mkowned(ref.path, 1000, cases[i].gid, 02755, cases[i].dir);
+		mkowned(got.path, 1000, cases[i].gid, 02755, cases[i].dir);
+		ref_err = tl_as_user(A, acl_set_as, &ref);
+		got_err = tl_as_user(A, acl_set_as, &got);
+		setid_modes(ref.path, ref_modes, sizeof(ref_modes));
+		setid_modes(got.path, got_modes, sizeof(got_modes));
+		snprintf(name, sizeof(name), "%s: %s, mode %s as reference",
+			 cases[i].what, tl_errname(ref_err), ref_modes);
+		tl_check(name, got_err == ref_err && !strcmp(got_modes, ref_modes),
+			 "%s, mode %s", tl_errname(got_err), got_modes);
+		if (cases[i].dir) {
+			rmdir(ref.path);
+			rmdir(got.path);
+		} else {
+			unlink(ref.path);
+			unlink(got.path);
+		}
+	}
 }
 
 static void test_acl(void)
@@ -2167,6 +2231,7 @@ static void test_acl(void)
 	tl_check("file under default ACL rwx: mode 0666 despite umask 022",
 		 (mode_of(W("acl_dir/f")) & 07777) == 0666, "got %o",
 		 mode_of(W("acl_dir/f")) & 07777);
+	test_acl_setgid();
 }
 
 /* ---------------- set-id bits after an unprivileged modification ---------------- */

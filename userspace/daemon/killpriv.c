@@ -33,6 +33,12 @@
  * FUSE_DEV_IOC_BACKING_OPEN, the daemon's own: with CAP_FSETID, so the
  * backing fs does not clear the bits a second time by the daemon's groups.
  *
+ * POSIX ACLs: setting an access ACL clears the set-gid bit when the
+ * caller is not in the file's group (posix_acl_update_mode); the kernel
+ * says so with FUSE_SETXATTR_ACL_KILL_SGID in the extended SETXATTR
+ * header (FUSE_SETXATTR_EXT), which libfuse 3.14 cannot parse: the read
+ * hook rewrites such a request into the old layout and keeps the flag.
+ *
  * Mode bpf: ops on backed inodes run in the kernel with the caller's own
  * credentials (kernel patch 0004), so the backing filesystem clears the
  * bits itself; the flag still matters there, because it lets the kernel
@@ -52,6 +58,7 @@
 #include "killpriv.h"
 
 static __thread bool kill_requested;
+static __thread bool acl_kill_sgid;	/* FUSE_SETXATTR_ACL_KILL_SGID */
 
 bool killpriv_negotiated(const struct daemon *d)
 {
@@ -165,4 +172,38 @@ int killpriv_apply_requested(fuse_req_t req, struct inode *inode, int fd)
 		fuse_lowlevel_notify_inval_inode(req_daemon(req)->se,
 						 inode->node.nodeid, -1, 0);
 	return ret < 0 ? ret : 0;
+}
+
+size_t killpriv_setxattr_compat(void *buf, size_t len)
+{
+	struct fuse_in_header *in = buf;
+	struct fuse_setxattr_in arg;
+	const size_t shrink = sizeof(arg) - FUSE_COMPAT_SETXATTR_IN_SIZE;
+	char *body = (char *)(in + 1);
+
+	acl_kill_sgid = false;
+	if (len < sizeof(*in) + sizeof(arg) || in->opcode != FUSE_SETXATTR)
+		return len;
+	memcpy(&arg, body, sizeof(arg));
+	acl_kill_sgid = arg.setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID;
+	/* size and flags stay where they are; name and value move up */
+	memmove(body + FUSE_COMPAT_SETXATTR_IN_SIZE, body + sizeof(arg),
+		len - sizeof(*in) - sizeof(arg));
+	in->len -= shrink;
+	return len - shrink;
+}
+
+int killpriv_acl_set(struct inode *inode, const char *name)
+{
+	struct stat st;
+	char proc[64];
+	int ret;
+
+	if (!acl_kill_sgid || strcmp(name, "system.posix_acl_access"))
+		return 0;
+	ret = inode_stat(inode, &st);
+	if (ret || !(st.st_mode & S_ISGID) || S_ISLNK(st.st_mode))
+		return ret;
+	inode_proc_path(inode, proc, sizeof(proc));
+	return chmod(proc, st.st_mode & 07777 & ~S_ISGID) ? -errno : 0;
 }

@@ -28,4 +28,17 @@ int killpriv_apply(fuse_req_t req, struct inode *inode, int fd);
  */
 int killpriv_apply_requested(fuse_req_t req, struct inode *inode, int fd);
 
+/*
+ * raw_io read hook, with FUSE_SETXATTR_EXT negotiated: a SETXATTR request
+ * in @buf (@len bytes) is rewritten in place into the layout libfuse 3.14
+ * reads, its FUSE_SETXATTR_ACL_KILL_SGID remembered. The new length.
+ */
+size_t killpriv_setxattr_compat(void *buf, size_t len);
+/*
+ * After the SETXATTR @name of this request succeeded on @inode: clears
+ * its set-gid bit if it set an access ACL the kernel says clears it.
+ * 0 or -errno.
+ */
+int killpriv_acl_set(struct inode *inode, const char *name);
+
 #endif

@@ -68,6 +68,8 @@ uint64_t mode_init_flags(const struct daemon *d)
 	want |= FUSE_HANDLE_KILLPRIV_V2;	/* every mode: see killpriv.c */
 	/* an O_DIRECT open served by the daemon (direct_io) can be mmap'ed */
 	want |= FUSE_DIRECT_IO_ALLOW_MMAP;
+	/* ACL_KILL_SGID; raw_io converts its header for libfuse (killpriv.c) */
+	want |= FUSE_SETXATTR_EXT;
 	return want & d->kernel_flags;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 
 #include "fusebpfd.h"
+#include "killpriv.h"
 
 /* the inode, if the policy allows @access; otherwise replies */
 static struct inode *get_or_reply(fuse_req_t req, fuse_ino_t ino, char *proc,
@@ -68,11 +69,18 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
+	struct inode *inode;
 	char proc[64];
+	int ret;
 
-	if (get_or_reply(req, ino, proc, sizeof(proc), FUSEBPF_ACCESS_WRITE))
-		fuse_reply_err(req, setxattr(proc, name, value, size, flags) ?
-				    errno : 0);
+	inode = get_or_reply(req, ino, proc, sizeof(proc), FUSEBPF_ACCESS_WRITE);
+	if (!inode)
+		return;
+	ret = setxattr(proc, name, value, size, flags) ? -errno : 0;
+	/* an access ACL set by a caller outside the group: set-gid goes */
+	if (!ret)
+		ret = killpriv_acl_set(inode, name);
+	fuse_reply_err(req, -ret);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

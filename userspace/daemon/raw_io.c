@@ -149,6 +149,9 @@ static ssize_t raw_read(int fd, void *buf, size_t len, void *userdata)
 			break;
 		answer_decision(userdata, fd, buf, n);
 	}
+	if (n > 0 && (((struct daemon *)userdata)->kernel_flags &
+		      FUSE_SETXATTR_EXT))
+		n = killpriv_setxattr_compat(buf, n);
 	if (n > 0)
 		see_request(userdata, buf, n);
 	return n;
