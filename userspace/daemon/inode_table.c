@@ -273,9 +273,8 @@ void inode_proc_path(struct inode *inode, char *buf, size_t len)
 	/* an inode reached without inode_get (an open file's, for locks) */
 	if (s) {
 		pthread_mutex_lock(&s->d->table.lock);
-		if ((inode->fd >= 0 || !reopen_dropped(s->d, inode)) &&
-		    !pin_locked(s->d, inode))
-			fd = inode->fd;
+		fd = (inode->fd >= 0 || !reopen_dropped(s->d, inode)) &&
+		     !pin_locked(s->d, inode) ? inode->fd : -1;
 		pthread_mutex_unlock(&s->d->table.lock);
 	}
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
@@ -459,8 +458,11 @@ static int attach_locked(struct daemon *d, int fd, const struct stat *st,
 		fd_opened(d, inode);
 	}
 	fusebpf_registry_ref(&d->table.reg, &inode->node, 1);
-	/* the caller goes on with its fd (ENOMEM: in the same request) */
-	pin_locked(d, inode);
+	/* the caller goes on with its fd: not to be dropped under it */
+	if (pin_locked(d, inode)) {
+		fusebpf_registry_unref(&d->table.reg, &inode->node, 1);
+		return -ENOMEM;
+	}
 	*out = inode;
 	return 0;
 }
@@ -801,10 +803,10 @@ int inode_lookup_self(struct daemon *d, fuse_ino_t ino,
 		      reopen_retired(d, inode) : reopen_dropped(d, inode);
 	if (!ret)
 		ret = inode_stat(inode, &st);
-	if (!ret) {
+	if (!ret)
+		ret = pin_locked(d, inode);
+	if (!ret)
 		fusebpf_registry_ref(&d->table.reg, &inode->node, 1);
-		pin_locked(d, inode);
-	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
 		return ret;
