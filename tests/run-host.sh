@@ -455,6 +455,19 @@ run_coherence() {
 	check "$mode/coherence: the daemon saw its queue overflow" \
 		grep -q "event queue overflow" "$log"
 	stop_mount "$mnt"
+	# a backing without file handles (sysfs): one line, and the mount serves
+	log="$LOGDIR/$mode-coherence-nohandles-daemon.log"
+	"$BUILD/fusebpfd" /sys/kernel/mm "$mnt" -f -o "mode=$mode" 2>"$log" &
+	DAEMON_PID[$mnt]=$!
+	for _ in $(seq 100); do
+		grep -q "mounted on" "$log" && break
+		sleep 0.1
+	done
+	check "$mode/coherence: no file handles, no watch: one line says so" \
+		test "$(grep -c "not watching /sys/kernel/mm" "$log")" = 1
+	check "$mode/coherence: no file handles, no watch: the mount serves" \
+		test -n "$(ls "$mnt")"
+	stop_mount "$mnt"
 }
 # --- end of coherence suite
 
