@@ -455,6 +455,22 @@ run_coherence() {
 	check "$mode/coherence: the daemon saw its queue overflow" \
 		grep -q "event queue overflow" "$log"
 	stop_mount "$mnt"
+	# the policy (owner-only Android/data/*): a photo moved in the backing
+	# into app 10001's directory is lost to app 10002 through its cached
+	# name; without the watch app 10002 still reads it after 1 s
+	if mount_daemon "$mode/coherence policy mount" "$back" "$mnt" \
+		"mode=$mode,$COHERENCE_OPTS,policy=examples/android-storage.policy"; then
+		run_suite "$mode/coherence, moved into an owner-only dir" "$INT/coherence" \
+			"$mnt" --backing "$back" --label "$mode policy" --policy-move
+		stop_mount "$mnt"
+	fi
+	if mount_daemon "$mode/coherence policy mount without watch" "$back" "$mnt" \
+		"mode=$mode,$COHERENCE_OPTS,watch_backing=off,policy=examples/android-storage.policy"; then
+		run_suite "$mode/coherence, moved into an owner-only dir, no watch" \
+			"$INT/coherence" "$mnt" --backing "$back" \
+			--label "$mode policy without watch" --policy-move --expect-stale
+		stop_mount "$mnt"
+	fi
 	# a backing without file handles (sysfs): one line, and the mount serves
 	log="$LOGDIR/$mode-coherence-nohandles-daemon.log"
 	"$BUILD/fusebpfd" /sys/kernel/mm "$mnt" -f -o "mode=$mode" 2>"$log" &

@@ -26,6 +26,13 @@
  * mount; afterwards the whole tree through the mount must equal the
  * backing (within a generous 10 s), and the daemon's RSS (--daemon-pid)
  * must not have grown by more than 64 MiB.
+ *
+ * --policy-move: the mount enforces examples/android-storage.policy
+ * (owner-only Android/data/<pkg>). A photo app 10002 has read in DCIM is
+ * moved, in the backing, into app 10001's Android/data directory: app
+ * 10002 must lose it through its old, cached name within the bound (with
+ * --expect-stale: without the watch it still reads it after twice the
+ * bound, which is the leak the watch closes).
  */
 #include <dirent.h>
 #include <signal.h>
@@ -425,6 +432,65 @@ static void report(struct ctx *c)
 	       c->bound_ms);
 }
 
+/* ---- a move into an owner-only directory (--policy-move) ---- */
+
+static int read_as(void *path)
+{
+	char buf[256];
+	ssize_t n = tl_read_file(path, buf, sizeof(buf));
+
+	return n < 0 ? -n : 0;
+}
+
+static void policy_move(struct ctx *c)
+{
+	const struct tl_user app1 = { 10001, 10001, 0, { 0 } };
+	const struct tl_user app2 = { 10002, 10002, 0, { 0 } };
+	const char *old = tl_path("%s/DCIM/photo.jpg", c->mnt);
+	const char *priv = tl_path("%s/Android/data/com.example.app1/photo.jpg",
+				   c->mnt);
+	int limit = c->expect_stale ? 2 * c->bound_ms : POLL_MAX_MS, err;
+	double t0, ms;
+
+	MUST(mkdir(bk(c, "Android"), 0755));
+	MUST(mkdir(bk(c, "Android/data"), 0755));
+	MUST(mkdir(bk(c, "Android/data/com.example.app1"), 0755));
+	MUST(chown(bk(c, "Android/data/com.example.app1"), 10001, 10001));
+	MUST(mkdir(bk(c, "DCIM"), 0777));
+	put(c, "DCIM/photo.jpg", "app1's photo\n");
+	MUST(chown(bk(c, "DCIM/photo.jpg"), 10001, 10001));
+	tl_check_errno(tl_path("%s: app 10002 reads DCIM/photo.jpg", c->label),
+		       tl_as_user(&app2, read_as, (void *)old), 0);
+	t0 = now_ms();
+	MUST(rename(bk(c, "DCIM/photo.jpg"),
+		    bk(c, "Android/data/com.example.app1/photo.jpg")));
+	while ((err = tl_as_user(&app2, read_as, (void *)old)) == 0 &&
+	       now_ms() - t0 < limit)
+		sleep_ms(1);
+	ms = now_ms() - t0;
+	if (c->expect_stale) {
+		tl_check(tl_path("%s: without the watch, app 10002 still reads the photo moved into app 10001's directory",
+				 c->label), err == 0,
+			 "%s after %.1f ms: the test could not fail",
+			 tl_errname(err), ms);
+		printf("# %s: app 10002 %s the moved photo through its old name %.0f ms after the move\n",
+		       c->label, err ? "lost" : "still reads", ms);
+		return;
+	}
+	tl_check(tl_path("%s: photo moved into app 10001's directory: app 10002 loses it through its cached name",
+			 c->label), err == ENOENT && ms <= c->bound_ms,
+		 "%s after %.1f ms (bound %d ms)", tl_errname(err), ms,
+		 c->bound_ms);
+	printf("# %s: app 10002 lost the moved photo %.1f ms after the move\n",
+	       c->label, ms);
+	tl_check_errno(tl_path("%s: app 10002 cannot read it at its new place",
+			       c->label),
+		       tl_as_user(&app2, read_as, (void *)priv), ENOENT);
+	tl_check_errno(tl_path("%s: app 10001 reads it at its new place",
+			       c->label),
+		       tl_as_user(&app1, read_as, (void *)priv), 0);
+}
+
 /* ---- stress ---- */
 
 static long rss_kb(pid_t pid)
@@ -612,6 +678,7 @@ int main(int argc, char **argv)
 {
 	struct ctx c = { .bound_ms = 500, .label = "coherence" };
 	int stress_changes = 0;
+	bool move = false;
 	pid_t daemon = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -628,10 +695,12 @@ int main(int argc, char **argv)
 			daemon = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--expect-stale"))
 			c.expect_stale = true;
+		else if (!strcmp(argv[i], "--policy-move"))
+			move = true;
 		else if (!c.mnt && argv[i][0] != '-')
 			c.mnt = argv[i];
 		else
-			tl_die("usage: coherence MNT --backing DIR [--bound-ms N] [--label L] [--expect-stale] [--stress N] [--daemon-pid PID]");
+			tl_die("usage: coherence MNT --backing DIR [--bound-ms N] [--label L] [--expect-stale] [--stress N] [--daemon-pid PID] [--policy-move]");
 	}
 	if (!c.mnt || !c.back)
 		tl_die("usage: coherence MNT --backing DIR [...]");
@@ -639,6 +708,14 @@ int main(int argc, char **argv)
 		tl_die("needs root (chown in the backing)");
 	tl_rm_rf(bk(&c, "t"));
 	tl_rm_rf(bk(&c, "s"));
+	if (move) {
+		tl_rm_rf(bk(&c, "Android"));
+		tl_rm_rf(bk(&c, "DCIM"));
+		policy_move(&c);
+		tl_rm_rf(bk(&c, "Android"));
+		tl_rm_rf(bk(&c, "DCIM"));
+		return tl_done();
+	}
 	run_cases(&c);
 	report(&c);
 	if (stress_changes && !c.expect_stale)
