@@ -52,6 +52,13 @@
 /* enum fuse_notify_code, Linux 6.16 (7.44); Debian's headers predate it */
 #define NOTIFY_INC_EPOCH	8
 #define OVERFLOWS_LOGGED	10
+/*
+ * Once woken, wait this long before reading: the kernel merges queued
+ * events of one object by one process meanwhile, so a stream of writes to
+ * a file (an app writing through a passthrough open, reported with its
+ * pid) costs one event per period instead of one per write().
+ */
+#define COALESCE_NS		(5 * 1000 * 1000)
 
 enum inval_kind {
 	INVAL_ATTR,	/* attributes of node */
@@ -382,6 +389,7 @@ static void *watch_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
+		nanosleep(&(struct timespec){ 0, COALESCE_NS }, NULL);
 		len = read(w->fan_fd, w->buf, EVENT_BUF);
 		if (len < 0) {
 			if (errno == EAGAIN || errno == EINTR)
