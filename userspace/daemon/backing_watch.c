@@ -86,6 +86,7 @@ struct backing_watch {
 	pid_t self;		/* events of our own operations carry it */
 	bool no_epoch;		/* the kernel refused FUSE_NOTIFY_INC_EPOCH */
 	bool no_expire;		/* ... or FUSE_EXPIRE_ONLY */
+	bool lost;		/* an invalidation of this batch did not fit */
 	pthread_t thread;
 	char *buf;
 	struct inval_list entries, inodes;
@@ -173,7 +174,8 @@ static bool backing_gone(struct daemon *d, const struct file_handle *fh)
 	return gone;
 }
 
-static void add(struct inval_list *l, enum inval_kind kind, uint64_t node,
+/* false: out of memory, that invalidation is lost */
+static bool add(struct inval_list *l, enum inval_kind kind, uint64_t node,
 		uint64_t child, char *name, bool owned)
 {
 	if (l->n == l->cap) {
@@ -181,15 +183,15 @@ static void add(struct inval_list *l, enum inval_kind kind, uint64_t node,
 		struct inval *v = realloc(l->v, cap * sizeof(*v));
 
 		if (!v) {
-			/* lost: the entry waits for its timeout */
 			if (owned)
 				free(name);
-			return;
+			return false;
 		}
 		l->v = v;
 		l->cap = cap;
 	}
 	l->v[l->n++] = (struct inval){ kind, node, child, name, owned };
+	return true;
 }
 
 static void handle_event(struct daemon *d, struct backing_watch *w,
@@ -204,19 +206,26 @@ static void handle_event(struct daemon *d, struct backing_watch *w,
 	obj = held_node(d, ids.obj);
 	pthread_mutex_unlock(&d->table.lock);
 
+	bool ok = true;
+
 	if (obj && (mask & (FAN_MODIFY | FAN_CLOSE_WRITE)))
-		add(&w->inodes, INVAL_DATA, obj, 0, NULL, false);
+		ok &= add(&w->inodes, INVAL_DATA, obj, 0, NULL, false);
 	/* an entry event changes the child's link count and ctime too */
 	if (obj && (mask & (FAN_ATTRIB | FAN_DELETE_SELF | ENTRY_EVENTS)))
-		add(&w->inodes, INVAL_ATTR, obj, 0, NULL, false);
-	if (!dir || !ids.name || !(mask & ENTRY_EVENTS))
-		return;
-	if (obj && (mask & FAN_DELETE) && backing_gone(d, ids.obj))
-		add(&w->entries, INVAL_DELETE, dir, obj, (char *)ids.name, false);
-	else
-		add(&w->entries, INVAL_ENTRY, dir, 0, (char *)ids.name, false);
-	/* an entry the kernel never looked up: its dir's listing and mtime */
-	add(&w->inodes, INVAL_DATA, dir, 0, NULL, false);
+		ok &= add(&w->inodes, INVAL_ATTR, obj, 0, NULL, false);
+	if (dir && ids.name && (mask & ENTRY_EVENTS)) {
+		if (obj && (mask & FAN_DELETE) && backing_gone(d, ids.obj))
+			ok &= add(&w->entries, INVAL_DELETE, dir, obj,
+				  (char *)ids.name, false);
+		else
+			ok &= add(&w->entries, INVAL_ENTRY, dir, 0,
+				  (char *)ids.name, false);
+		/* an entry the kernel never looked up: dir listing, mtime */
+		ok &= add(&w->inodes, INVAL_DATA, dir, 0, NULL, false);
+	}
+	/* out of memory: as if events were lost */
+	if (!ok)
+		w->lost = true;
 }
 
 static int by_node_then_kind(const void *a, const void *b)
@@ -335,12 +344,17 @@ static void invalidate_everything(struct daemon *d, struct backing_watch *w)
 	struct fusebpf_node_registry *reg = &d->table.reg;
 	bool places;
 
-	w->entries.n = 0;	/* names in the buffer: all covered below */
+	/* names in the buffer: all covered below */
+	for (size_t i = 0; i < w->entries.n; i++)
+		if (w->entries.v[i].owned)
+			free(w->entries.v[i].name);
+	w->entries.n = 0;
 	w->inodes.n = 0;
+	w->lost = false;
 	if (w->overflows++ < OVERFLOWS_LOGGED)
-		log_info("backing watch: event queue overflow, invalidating every cached inode%s",
+		log_info("backing watch: event queue overflow or out of memory, invalidating every cached inode%s",
 			 w->overflows == OVERFLOWS_LOGGED ?
-			 " (further overflows not logged)" : "");
+			 " (further ones not logged)" : "");
 	if (!w->no_epoch && notify_inc_epoch(d) == -EINVAL) {
 		w->no_epoch = true;
 		log_info("backing watch: kernel without FUSE_NOTIFY_INC_EPOCH: after an overflow, directory entries wait for their timeout");
@@ -406,7 +420,7 @@ static void *watch_thread(void *arg)
 			else if ((pid_t)m->pid != w->self)
 				handle_event(d, w, m);
 		}
-		if (overflow)
+		if (overflow || w->lost)
 			invalidate_everything(d, w);
 		else
 			flush(d, w);
