@@ -1685,6 +1685,49 @@ static int lock_free_soon(const char *path, int kind)
 	return e;
 }
 
+/*
+ * More F_OFD_SETLKW waiters than a FUSE daemon has worker threads: when
+ * the holder exits, each gets the lock in turn and exits (the daemon must
+ * not spend a worker per waiter, or none would be left to read RELEASE).
+ */
+#define LOCK_WAITERS	48
+
+static void test_many_lock_waiters(void)
+{
+	pid_t holder, pids[LOCK_WAITERS];
+	int got = 0, status;
+
+	holder = lock_and_exit(W("lock_gone"), 0, 500);
+	for (int i = 0; i < LOCK_WAITERS; i++) {
+		fflush(stdout);
+		pids[i] = holder < 0 ? -1 : fork();
+		if (pids[i] == 0) {
+			signal(SIGALRM, SIG_DFL);
+			alarm(30);
+			_exit(ofd_lock(W("lock_gone"), F_OFD_SETLKW, NULL));
+		}
+	}
+	/* 30 s at most, then count what finished */
+	for (int t = 0; t < 300 && got < LOCK_WAITERS; t++) {
+		for (int i = 0; i < LOCK_WAITERS; i++) {
+			if (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) > 0) {
+				if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+					got++;
+				pids[i] = -1;
+			}
+		}
+		if (got < LOCK_WAITERS)
+			usleep(100 * 1000);
+	}
+	for (int i = 0; i < LOCK_WAITERS; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGKILL);
+	if (holder > 0)
+		waitpid(holder, NULL, 0);
+	tl_check(tl_path("%d F_OFD_SETLKW waiters each get the lock after its holder exits",
+			 LOCK_WAITERS), got == LOCK_WAITERS, "%d did", got);
+}
+
 static void test_locks_owner_gone(void)
 {
 	static const char *kinds[] = { "OFD", "POSIX", "flock" };
@@ -1730,6 +1773,7 @@ static void test_locks_owner_gone(void)
 	tl_check_errno("OFD lock released with its description's last fd",
 		       lock_free_soon(W("lock_gone"), 0), 0);
 	sigaction(SIGALRM, &old, NULL);
+	test_many_lock_waiters();
 }
 
 static void test_sync_mmap(void)

@@ -123,6 +123,9 @@ struct daemon {
 	struct policy *policy;		/* NULL: no policy maps */
 	uint32_t filter_id;		/* mode bpf: the policy filter, 0: none */
 	struct backing_watch *watch;	/* backing_watch.c; NULL: not watching */
+	/* locks.c: F_SETLKW waits on their own threads (atomic) */
+	unsigned int lock_waiters;
+	bool lock_waiters_stop;
 };
 
 static inline struct daemon *req_daemon(fuse_req_t req)
@@ -293,5 +296,7 @@ void locks_release_owner(struct daemon *d, struct inode *inode,
 void locks_release_file(struct daemon *d, const struct open_file *of);
 /* the inode is retired: drop every owner's description */
 void locks_drop_all(struct inode *inode);
+/* the loop has ended: waiting F_SETLKW threads end */
+void locks_stop(struct daemon *d);
 
 #endif /* FUSEBPFD_H */

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -223,11 +224,12 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino,
 /*
  * A caller blocked in F_SETLKW that gets a signal makes the kernel send
  * INTERRUPT; it then waits for our reply (uninterruptibly if the signal
- * was fatal). The waiting worker thread is woken with SIGINTERRUPT, whose
+ * was fatal). The waiting thread is woken with SIGINTERRUPT, whose
  * handler does nothing but make fcntl() return EINTR. That signal can
  * come just before the thread enters fcntl() and be lost: a timer sends
  * the thread the same signal every LOCK_RECHECK_SEC, and the wait goes on
- * only while the request is not interrupted.
+ * only while the request is not interrupted. 0 or the errno to reply;
+ * -1: the daemon is ending, no reply.
  */
 #define SIGINTERRUPT SIGUSR1
 #define LOCK_RECHECK_SEC 1
@@ -243,7 +245,8 @@ static void interrupt_waiter(fuse_req_t req, void *data)
 	pthread_kill(*(pthread_t *)data, SIGINTERRUPT);
 }
 
-static int wait_for_lock(fuse_req_t req, int fd, struct flock *lock)
+static int wait_for_lock(struct daemon *d, fuse_req_t req, int fd,
+			 struct flock *lock)
 {
 	struct itimerspec every = {
 		.it_value = { LOCK_RECHECK_SEC, 0 },
@@ -265,10 +268,91 @@ static int wait_for_lock(fuse_req_t req, int fd, struct flock *lock)
 	do {
 		ret = fuse_req_interrupted(req) ? EINTR :
 		      fcntl(fd, F_OFD_SETLKW, lock) ? errno : 0;
-	} while (ret == EINTR && !fuse_req_interrupted(req));
+	} while (ret == EINTR && !fuse_req_interrupted(req) &&
+		 !__atomic_load_n(&d->lock_waiters_stop, __ATOMIC_ACQUIRE));
 	fuse_req_interrupt_func(req, NULL, NULL);
 	timer_delete(timer);
+	/* the daemon is ending: no reply (the kernel ends the request) */
+	if (ret == EINTR && !fuse_req_interrupted(req) &&
+	    __atomic_load_n(&d->lock_waiters_stop, __ATOMIC_ACQUIRE))
+		return -1;
 	return ret;
+}
+
+/*
+ * F_SETLKW waits on threads of their own, not on libfuse's workers: those
+ * are limited (MAX_THREADS), and with all of them asleep in waits nobody
+ * would read the RELEASE that frees the lock they wait for, nor anything
+ * else. At most LOCK_WAITERS_MAX wait at a time; beyond, ENOLCK.
+ */
+#define LOCK_WAITERS_MAX	1024
+#define LOCK_WAITER_STACK	(128 * 1024)
+
+struct lock_wait {
+	struct daemon *d;
+	fuse_req_t req;
+	int fd;			/* a dup of the owner's description */
+	struct flock lock;
+};
+
+static void *lock_wait_thread(void *arg)
+{
+	struct lock_wait *w = arg;
+	struct daemon *d = w->d;
+
+	int err = wait_for_lock(d, w->req, w->fd, &w->lock);
+
+	/*
+	 * EINTR from an interrupted wait: the kernel restarts the call or
+	 * returns EINTR to the caller, as for a native lock wait
+	 */
+	if (err >= 0)
+		fuse_reply_err(w->req, err);
+	close(w->fd);
+	free(w);
+	__atomic_sub_fetch(&d->lock_waiters, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Starts the wait of @req on its own thread (consumes @fd), or -errno. */
+static int wait_in_thread(struct daemon *d, fuse_req_t req, int fd,
+			  const struct flock *lock)
+{
+	struct lock_wait *w;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int err;
+
+	if (__atomic_add_fetch(&d->lock_waiters, 1, __ATOMIC_ACQ_REL) >
+	    LOCK_WAITERS_MAX) {
+		__atomic_sub_fetch(&d->lock_waiters, 1, __ATOMIC_RELEASE);
+		return -ENOLCK;
+	}
+	w = malloc(sizeof(*w));
+	err = w ? pthread_attr_init(&attr) : ENOMEM;
+	if (!err) {
+		*w = (struct lock_wait){ d, req, fd, *lock };
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, LOCK_WAITER_STACK);
+		err = pthread_create(&thread, &attr, lock_wait_thread, w);
+		pthread_attr_destroy(&attr);
+	}
+	if (err) {
+		free(w);
+		__atomic_sub_fetch(&d->lock_waiters, 1, __ATOMIC_RELEASE);
+		log_error("F_SETLKW: no waiting thread: %s", strerror(err));
+		return -ENOLCK;
+	}
+	return 0;
+}
+
+void locks_stop(struct daemon *d)
+{
+	__atomic_store_n(&d->lock_waiters_stop, true, __ATOMIC_RELEASE);
+	/* each sees it within LOCK_RECHECK_SEC and ends without a reply */
+	for (int i = 0; i < 300 &&
+	     __atomic_load_n(&d->lock_waiters, __ATOMIC_ACQUIRE); i++)
+		usleep(10 * 1000);
 }
 
 static void op_setlk(fuse_req_t req, fuse_ino_t ino,
@@ -289,10 +373,18 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	lock->l_pid = 0;
-	if (sleep)
-		fuse_reply_err(req, wait_for_lock(req, fd, lock));
-	else
-		fuse_reply_err(req, fcntl(fd, F_OFD_SETLK, lock) ? errno : 0);
+	/* a lock that is free needs no wait */
+	if (fcntl(fd, F_OFD_SETLK, lock) == 0) {
+		fuse_reply_err(req, 0);
+	} else if (!sleep || (errno != EAGAIN && errno != EACCES)) {
+		fuse_reply_err(req, errno);
+	} else {
+		int err = wait_in_thread(d, req, fd, lock);
+
+		if (!err)
+			return;		/* the thread replies */
+		fuse_reply_err(req, -err);
+	}
 	close(fd);
 }
 

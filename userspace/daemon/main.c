@@ -270,6 +270,7 @@ static int run(struct daemon *d)
 	/* > 0: the signal that ended it (a clean exit); < 0: -errno */
 	ret = fuse_session_loop_mt(d->se, cfg) < 0 ? 1 : 0;
 	pthread_join(startup, NULL);
+	locks_stop(d);
 	backing_watch_stop(d);
 	policy_stop(d);
 	/* unpublish before unmounting: the instance name becomes free */
