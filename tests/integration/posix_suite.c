@@ -2291,7 +2291,7 @@ static void test_acl(void)
  */
 enum setid_op {
 	S_PWRITE, S_OTRUNC, S_FTRUNCATE, S_TRUNCATE, S_ODIRECT, S_FALLOCATE,
-	S_PUNCH, S_ZERO, S_CFR,
+	S_PUNCH, S_ZERO, S_CFR, S_CHGRP,
 };
 
 struct setid_arg {
@@ -2308,6 +2308,8 @@ static int setid_modify(void *p)
 
 	if (a->op == S_TRUNCATE)
 		return TL_ERR(truncate(a->path, 1));
+	if (a->op == S_CHGRP)	/* to the caller's own group */
+		return TL_ERR(chown(a->path, -1, getgid()));
 	fd = open(a->path, a->op == S_OTRUNC ? O_WRONLY | O_TRUNC :
 		  a->op == S_ODIRECT ? O_WRONLY | O_DIRECT : O_RDWR);
 	if (fd < 0)
@@ -2380,6 +2382,7 @@ static void test_setid_cleared(void)
 		{ S_PUNCH, "fallocate PUNCH_HOLE" },
 		{ S_ZERO, "fallocate ZERO_RANGE" },
 		{ S_CFR, "copy_file_range into" },
+		{ S_CHGRP, "chgrp to its own group" },
 	};
 	/* file owner:group and mode, and who modifies it */
 	static const struct {

@@ -173,10 +173,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		return;
 	/*
 	 * Set-id bits go, by the caller's rule: for a truncate by a caller
-	 * without CAP_FSETID, and for the kernel's file_remove_privs(), which
-	 * sends a SETATTR with nothing else to set (killpriv.c)
+	 * without CAP_FSETID, for the kernel's file_remove_privs(), which
+	 * sends a SETATTR with nothing else to set (killpriv.c), and for a
+	 * chown by anyone but root (the kernel flags every chown; the
+	 * daemon's own chown would keep set-gid by root's rule)
 	 */
 	ret = ((valid & FUSE_SET_ATTR_SIZE) && killpriv_requested()) ||
+	      ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	       killpriv_requested() && fuse_req_ctx(req)->uid != 0) ||
 	      !(valid & SETATTR_CHANGES) ?
 	      killpriv_apply(req, inode, fi ? fi_fd(fi) : -1) : 0;
 	if (ret >= 0)
