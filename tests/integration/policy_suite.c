@@ -907,6 +907,41 @@ static void test_reload_atomic(void)
 	expect(&APP2, "after the reloads: app1's dir ENOENT", OP_STAT, APP1_DIR, NULL, ENOENT);
 }
 
+/*
+ * A loader that died mid-load (meta.loading names a dead pid): decisions
+ * fail closed (EIO) rather than read half-written maps, and the next load
+ * takes the dead loader's turn.
+ */
+static void test_reload_dead_loader(void)
+{
+	char *load_argv[] = { (char *)ctl, "policy", "load", (char *)policy_file,
+			      (char *)mnt, NULL };
+	struct fusebpf_policy_meta *m;
+	char out[1024];
+	int fd = pinned("meta"), status, rc;
+	pid_t dead = fork();
+
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, &status, 0);
+	m = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		tl_die("mmap meta: %s", strerror(errno));
+	__atomic_store_n(&m->loading, (uint32_t)dead, __ATOMIC_SEQ_CST);
+	expect(&APP1, "dead loader: the owner's stat fails closed (EIO)", OP_STAT,
+	       APP1_DIR "/files/notes.txt", NULL, EIO);
+	rc = run(load_argv, out, sizeof(out));
+	tl_check("dead loader: the next policy load takes its turn", rc == 0 &&
+		 __atomic_load_n(&m->loading, __ATOMIC_SEQ_CST) == 0,
+		 "exit %d, loading %u: %s", rc, m->loading, out);
+	expect(&APP1, "dead loader: then the owner reads its file", OP_READ,
+	       APP1_DIR "/files/notes.txt", NULL, 0);
+	expect(&APP2, "dead loader: and app2 still cannot", OP_READ,
+	       APP1_DIR "/files/notes.txt", NULL, ENOENT);
+	munmap(m, sysconf(_SC_PAGESIZE));
+}
+
 static void test_policy_files(void)
 {
 	char out[4096], want[PATH_MAX + 16];
@@ -1012,5 +1047,6 @@ int main(int argc, char **argv)
 	test_daemon_judges();
 	test_policy_files();
 	test_reload_atomic();
+	test_reload_dead_loader();
 	return tl_done();
 }

@@ -107,16 +107,23 @@ static uint64_t generation(const struct policy *p)
 #define LOAD_WAIT_MS		5000	/* then a decision fails closed */
 #define LOAD_POLL_US		200
 
-/* Waits out a load in progress: false if none ended in LOAD_WAIT_MS */
+/*
+ * Waits out a load in progress: false if none ended in LOAD_WAIT_MS, or
+ * at once if the loader is dead (it left the maps half written)
+ */
 static bool load_settled(const struct policy *p, uint64_t *gen)
 {
 	struct timespec tick = { 0, LOAD_POLL_US * 1000L };
+	uint32_t loader;
 
 	for (long us = 0; us < LOAD_WAIT_MS * 1000L; us += LOAD_POLL_US) {
-		if (!__atomic_load_n(&p->meta->loading, __ATOMIC_ACQUIRE)) {
+		loader = __atomic_load_n(&p->meta->loading, __ATOMIC_ACQUIRE);
+		if (!loader) {
 			*gen = generation(p);
 			return true;
 		}
+		if (kill((pid_t)loader, 0) && errno == ESRCH)
+			return false;
 		nanosleep(&tick, NULL);
 	}
 	return false;
