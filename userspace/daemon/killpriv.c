@@ -32,6 +32,9 @@
  * groups), then writes the backing file with the credentials of
  * FUSE_DEV_IOC_BACKING_OPEN, the daemon's own: with CAP_FSETID, so the
  * backing fs does not clear the bits a second time by the daemon's groups.
+ * The kernel decides by its cached mode: bits set directly on the backing
+ * file count once backing_watch.c has invalidated it (FAN_ATTRIB), or
+ * after the attribute timeout without the watch.
  *
  * POSIX ACLs: setting an access ACL clears the set-gid bit when the
  * caller is not in the file's group (posix_acl_update_mode); the kernel
