@@ -2367,6 +2367,8 @@ static void setid_modes(const char *path, char *out, size_t len)
 		 lstat(path, &st) ? 0 : st.st_mode & 07777);
 }
 
+static const struct tl_user root_user = { 0, 0, 0, { 0 } };
+
 static void test_setid_cleared(void)
 {
 	static const struct {
@@ -2397,6 +2399,8 @@ static void test_setid_cleared(void)
 		{ 1000, 3000, 06666, &TL_USER_A, "uid 1000 on own 06666 file (not in group 3000)" },
 		{ 1000, 1000, 02644, &TL_USER_A, "uid 1000 on own 02644 file (in group)" },
 		{ 1000, 1000, 06666, &TL_USER_B, "uid 2000 on uid 1000's 06666 file" },
+		/* CAP_FSETID: the bits stay (chgrp to group 0 clears set-uid) */
+		{ 1000, 1000, 06755, &root_user, "root on uid 1000's 06755 file" },
 	};
 	char name[192], ref_modes[32], got_modes[32];
 
