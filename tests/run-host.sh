@@ -281,6 +281,19 @@ cli_mount_options() {
 		check "$mode/cli: mount for the default source" false
 	fi
 	stop_mount "$mnt"
+	# what mount(8) and fstab do: mount -t fuse 'fusebpfd#BACKING' MNT -o ...
+	if timeout 30 mount -t fuse "$(realpath "$BUILD/fusebpfd")#$back" "$mnt" \
+		-o "ro,noatime,mode=$mode" >"$SCRATCH/cli.err" 2>&1; then
+		line=$(mount_line "$mnt")
+		opts=${line#* }
+		check "$mode/cli: mount -t fuse -o ro,noatime ($line)" \
+			eval 'has_opt "$opts" ro && has_opt "$opts" noatime &&
+			      test "${line%% *}" = "$back"'
+	else
+		check "$mode/cli: mount -t fuse -o ro,noatime" false
+		sed 's/^/    /' "$SCRATCH/cli.err"
+	fi
+	stop_mount "$mnt"
 	rm -f "$back/null"
 }
 
