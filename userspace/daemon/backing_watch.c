@@ -15,7 +15,8 @@
  *       inval_inode(P) (its attributes and listing), the child's attributes
  *   modify, close_write: inval_inode(node, 0, 0) (attributes and pages)
  *   attrib, delete_self: inval_inode(node, -1, 0) (attributes)
- *   queue overflow: every inode the kernel holds, and every dentry
+ *   queue overflow (or no memory for a batch): every inode the kernel
+ *       holds, and every dentry
  *       (FUSE_NOTIFY_INC_EPOCH, Linux >= 6.16; older kernels: the names the
  *       daemon knows of non-directories; directories then wait for their
  *       entry timeout)
@@ -26,8 +27,10 @@
  * no lock held and outside any request: an entry invalidation takes the
  * parent's inode lock, which a request in flight on that directory holds.
  *
- * Mode bpf is not watched here: backed inodes read the backing directly,
- * and forwarding the backing's events in the kernel is a kernel patch.
+ * Not watched: other filesystems mounted inside BACKING (their inodes are
+ * keyed by st_dev/st_ino, their caches expire by the timeouts), and mode
+ * bpf: backed inodes read the backing directly, and forwarding the
+ * backing's events in the kernel is a kernel patch.
  */
 #include <errno.h>
 #include <fcntl.h>
