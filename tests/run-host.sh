@@ -391,7 +391,12 @@ run_mode() {
 		--backing "$back"
 	want_suite integrity && run_suite "$mode/integrity-concurrent" "$INT/integrity" \
 		"$mnt" --backing "$back" --jobs 4 --ops 3000 --seed 100 --drop-caches-ms 50
-	want_suite handles && run_suite "$mode/handles" "$INT/handles" "$mnt" "$back"
+	# mode bpf runs in the TCG VM, where 100,000 files take minutes: the
+	# kernel resolves backed inodes there, so 8,000 (above the 4,096 fd
+	# limit of the check) still show whether the daemon holds an fd each
+	local walk=()
+	[ "$mode" = bpf ] && walk=(--walk-files 8000)
+	want_suite handles && run_suite "$mode/handles" "$INT/handles" "$mnt" "$back" "${walk[@]}"
 	# mode bpf has its own proof in the VM (tests/integration/bpf_counters)
 	[ "$mode" != bpf ] && want_suite passthrough_proof && run_suite "$mode/passthrough_proof" \
 		"$INT/passthrough_proof" "$mnt" --expect "$mode"
