@@ -442,7 +442,8 @@ run_coherence() {
 	echo "== mode $mode, coherence with backing-side changes ($COHERENCE_OPTS)"
 	if mount_daemon "$mode/coherence mount" "$back" "$mnt" "mode=$mode,$COHERENCE_OPTS"; then
 		run_suite "$mode/coherence" "$INT/coherence" "$mnt" --backing "$back" \
-			--label "$mode" --stress 20000 --daemon-pid "${DAEMON_PID[$mnt]}"
+			--label "$mode" --stress 20000 --daemon-pid "${DAEMON_PID[$mnt]}" \
+			--own-changes
 		stop_mount "$mnt"
 	fi
 	if mount_daemon "$mode/coherence mount without watch" "$back" "$mnt" \

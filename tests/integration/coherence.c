@@ -27,6 +27,10 @@
  * backing (within a generous 10 s), and the daemon's RSS (--daemon-pid)
  * must not have grown by more than 64 MiB.
  *
+ * --own-changes: changes made through the mount leave the attributes the
+ * kernel holds valid (the daemon drops its own events); not on a mount
+ * whose queue may overflow, which rightly invalidates everything.
+ *
  * --policy-move: the mount enforces examples/android-storage.policy
  * (owner-only Android/data/<pkg>). A photo app 10002 has read in DCIM is
  * moved, in the backing, into app 10001's Android/data directory: app
@@ -35,6 +39,7 @@
  * bound, which is the leak the watch closes).
  */
 #include <dirent.h>
+#include <linux/fuse.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
@@ -405,6 +410,50 @@ static void run_cases(struct ctx *c)
 				 "t/dswap/old/f", "t/dswap", NULL }, -1, NULL);
 }
 
+/*
+ * Changes made through the mount: the daemon makes them in the backing
+ * itself, and drops their events (the kernel learnt them from its
+ * replies), so the attributes the kernel holds stay valid: no GETATTR
+ * when they are read again (through an O_PATH fd, which also keeps the
+ * inode from being reclaimed meanwhile).
+ */
+static void own_changes(struct ctx *c)
+{
+	const char *m = tl_path("%s/t/own", c->mnt);
+	struct tl_counters before, after;
+	uint64_t getattr;
+	struct stat st;
+	int fd;
+
+	put(c, "t/own", "changed through the mount\n");
+	sleep_ms(100);	/* the watch has handled that backing-side create */
+	fd = open(m, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		tl_die("open %s: %s", m, strerror(errno));
+	MUST(fstat(fd, &st));
+	MUST(chmod(m, 0640));
+	MUST(chown(m, 1000, 1000));
+	MUST(truncate(m, 3));
+	MUST(utimes(m, (struct timeval[2]){ { 2000000, 0 }, { 2000000, 0 } }));
+	sleep_ms(100);	/* the watch has read their events meanwhile */
+	if (tl_counters_read(c->mnt, &before)) {
+		tl_skip(tl_path("%s: own changes", c->label),
+			"no request counters for %s", c->mnt);
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		MUST(fstat(fd, &st));
+	tl_counters_read(c->mnt, &after);
+	close(fd);
+	getattr = tl_counters_delta(&before, &after, FUSE_GETATTR);
+	tl_check(tl_path("%s: changes made through the mount keep the kernel's attributes (own events dropped)",
+			 c->label), getattr == 0,
+		 "%ju GETATTR requests for 3 stats", (uintmax_t)getattr);
+	tl_check(tl_path("%s: and those attributes are the backing's", c->label),
+		 same(c, "t/own", (char[256]){ 0 }, 256), "they differ");
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -678,7 +727,7 @@ int main(int argc, char **argv)
 {
 	struct ctx c = { .bound_ms = 500, .label = "coherence" };
 	int stress_changes = 0;
-	bool move = false;
+	bool move = false, own = false;
 	pid_t daemon = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -697,10 +746,12 @@ int main(int argc, char **argv)
 			c.expect_stale = true;
 		else if (!strcmp(argv[i], "--policy-move"))
 			move = true;
+		else if (!strcmp(argv[i], "--own-changes"))
+			own = true;
 		else if (!c.mnt && argv[i][0] != '-')
 			c.mnt = argv[i];
 		else
-			tl_die("usage: coherence MNT --backing DIR [--bound-ms N] [--label L] [--expect-stale] [--stress N] [--daemon-pid PID] [--policy-move]");
+			tl_die("usage: coherence MNT --backing DIR [--bound-ms N] [--label L] [--expect-stale] [--stress N] [--daemon-pid PID] [--policy-move] [--own-changes]");
 	}
 	if (!c.mnt || !c.back)
 		tl_die("usage: coherence MNT --backing DIR [...]");
@@ -718,6 +769,8 @@ int main(int argc, char **argv)
 	}
 	run_cases(&c);
 	report(&c);
+	if (own && !c.expect_stale)
+		own_changes(&c);
 	if (stress_changes && !c.expect_stale)
 		stress(&c, stress_changes, daemon);
 	tl_rm_rf(bk(&c, "t"));
