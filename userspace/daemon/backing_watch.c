@@ -23,9 +23,14 @@
  * A filesystem mark sees the whole filesystem, not only BACKING: an event
  * counts only when its handle is a node the kernel holds (nlookup > 0);
  * the rest, and the events the daemon's own operations caused (the kernel
- * learnt those from the replies), are dropped. Notifications are sent with
- * no lock held and outside any request: an entry invalidation takes the
- * parent's inode lock, which a request in flight on that directory holds.
+ * learnt those from the replies), are dropped. Known gap: a lookup that
+ * read the backing just before a change but registers its node only after
+ * the watch looked the event up leaves that node stale until its timeout;
+ * the watch reads events 5 ms after they arrive, so the lookup must have
+ * stalled that long between its stat and its registration.
+ * Notifications are sent with no lock held and outside any request: an
+ * entry invalidation takes the parent's inode lock, which a request in
+ * flight on that directory holds.
  *
  * Not watched: other filesystems mounted inside BACKING (their inodes are
  * keyed by st_dev/st_ino, their caches expire by the timeouts), and mode
