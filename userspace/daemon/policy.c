@@ -528,19 +528,28 @@ static void fold_load(struct policy *p, uint64_t gen)
 {
 	struct fusebpf_path_key pk, *pprev = NULL;
 	struct fusebpf_name_key nk, *nprev = NULL;
-	size_t cap = 0;
+	size_t cap = 0, n;
 
 	fold_free(p);
-	while (!bpf_map_get_next_key(p->maps.paths, pprev, &pk)) {
+	/*
+	 * Bounded: a load rewriting the maps meanwhile can send the walk back
+	 * to their first key. Such a cache is not kept (the decision that
+	 * read it is taken again, see load_held).
+	 */
+	for (n = 0; n < FUSEBPF_POLICY_MAX_PATH_NODES &&
+	     !bpf_map_get_next_key(p->maps.paths, pprev, &pk); n++) {
 		if (strcmp(pk.name, "*"))
 			fold_add(p, &cap, pk.parent, false, pk.name);
 		pprev = &pk;
 	}
-	while (!bpf_map_get_next_key(p->maps.hidden_names, nprev, &nk)) {
+	for (n = 0; n < FUSEBPF_POLICY_MAX_HIDDEN &&
+	     !bpf_map_get_next_key(p->maps.hidden_names, nprev, &nk); n++) {
 		fold_add(p, &cap, nk.cls, true, nk.name);
 		nprev = &nk;
 	}
-	p->fold_gen = gen + 1;
+	if (!__atomic_load_n(&p->meta->loading, __ATOMIC_ACQUIRE) &&
+	    generation(p) == gen)
+		p->fold_gen = gen + 1;
 }
 
 /*
