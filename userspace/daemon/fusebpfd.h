@@ -52,6 +52,7 @@ struct inode {
 	/* passthrough (mode passthrough), under the table lock */
 	int32_t backing_id;		/* 0: none registered */
 	uint32_t passthrough_opens;	/* opens replied FOPEN_PASSTHROUGH */
+	uint32_t rdwr_passthrough_opens; /* of those, O_RDWR (can mmap-write) */
 	uint32_t cached_opens;		/* daemon-served opens (and O_DIRECT) */
 	struct lock_owner *lock_owners;	/* POSIX locks, see locks.c */
 	/* mode bpf: the LOOKUP reply extension last sent (mode.c, table lock) */
@@ -71,6 +72,7 @@ struct open_file {
 	struct inode *inode;
 	int32_t backing_id;		/* > 0: replied FOPEN_PASSTHROUGH */
 	bool cached;			/* counted in inode->cached_opens */
+	bool rdwr;			/* O_RDWR */
 };
 
 static inline int fi_fd(const struct fuse_file_info *fi)
@@ -187,13 +189,14 @@ void use_caller_umask(fuse_req_t req);
  * open, or 0 (by the daemon; a regular file's open is then counted in
  * cached_opens). Decided and counted under the table lock.
  */
-int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd);
+int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,
+			 bool rdwr);
 void passthrough_release(struct daemon *d, struct inode *inode,
-			 int32_t backing_id);
+			 int32_t backing_id, bool rdwr);
 /*
- * The attribute timeout for @inode: 0 while it is open in passthrough,
- * since writes through a shared mapping of the backing file change its
- * mtime/ctime without a request to us. Needs no lock.
+ * The attribute timeout for @inode: 0 while it is open O_RDWR in
+ * passthrough, since writes through a shared mapping of the backing file
+ * change its mtime/ctime without a request to us. Needs no lock.
  */
 double passthrough_attr_timeout(struct inode *inode, double timeout);
 

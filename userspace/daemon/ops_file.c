@@ -40,15 +40,19 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	}
 	of->fd = fd;
 	of->inode = inode;
+	of->rdwr = (fi->flags & O_ACCMODE) == O_RDWR;
 	/* counted in inode->cached_opens when not passthrough */
-	of->backing_id = passthrough_open(d, inode, fd);
+	of->backing_id = passthrough_open(d, inode, fd, of->rdwr);
 	of->cached = of->backing_id <= 0 && S_ISREG(inode->type);
 	if (of->backing_id > 0) {
 		raw_io_reply_passthrough(of->backing_id);
-		/* no cached attributes while open: passthrough_attr_timeout() */
-		if (e)
+		/*
+		 * O_RDWR: a shared mapping may write the backing file, so no
+		 * cached attributes while open (passthrough_attr_timeout())
+		 */
+		if (of->rdwr && e)
 			e->attr_timeout = 0;
-		else
+		else if (of->rdwr)
 			fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
 							 -1, 0);
 	} else if (fi->flags & O_DIRECT) {
@@ -72,7 +76,7 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	}
 	if (ret == -ENOENT) {
 		/* the opener is gone: the kernel sends no RELEASE */
-		passthrough_release(d, inode, of->backing_id);
+		passthrough_release(d, inode, of->backing_id, of->rdwr);
 		if (of->cached) {
 			pthread_mutex_lock(&d->table.lock);
 			inode->cached_opens--;
@@ -230,7 +234,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	locks_release_file(d, of);
 	if (fi->flock_release)
 		flock(of->fd, LOCK_UN);
-	passthrough_release(d, of->inode, of->backing_id);
+	passthrough_release(d, of->inode, of->backing_id, of->rdwr);
 	if (of->cached) {
 		pthread_mutex_lock(&d->table.lock);
 		of->inode->cached_opens--;

@@ -49,7 +49,8 @@ static int32_t register_backing(struct daemon *d, int fd)
 	return id;
 }
 
-int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd)
+int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,
+			 bool rdwr)
 {
 	bool eligible = d->mode == FUSEBPF_MODE_PASSTHROUGH && !inode->served &&
 			S_ISREG(inode->type) && !policy_served(d, inode);
@@ -60,10 +61,12 @@ int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd)
 		inode->backing_id = register_backing(d, fd);
 	if (eligible)
 		id = inode->backing_id;
-	if (id > 0)
+	if (id > 0) {
 		inode->passthrough_opens++;
-	else if (S_ISREG(inode->type))
+		inode->rdwr_passthrough_opens += rdwr;
+	} else if (S_ISREG(inode->type)) {
 		inode->cached_opens++;
+	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (id > 0)
 		fusebpf_stats_inc(&d->stats->passthrough_opens);
@@ -73,13 +76,14 @@ int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd)
 }
 
 void passthrough_release(struct daemon *d, struct inode *inode,
-			 int32_t backing_id)
+			 int32_t backing_id, bool rdwr)
 {
 	uint32_t id = backing_id;
 
 	if (backing_id <= 0)
 		return;
 	pthread_mutex_lock(&d->table.lock);
+	inode->rdwr_passthrough_opens -= rdwr;
 	if (--inode->passthrough_opens == 0) {
 		if (ioctl(fuse_session_fd(d->se), FUSE_DEV_IOC_BACKING_CLOSE,
 			  &id) == 0)
@@ -93,6 +97,6 @@ void passthrough_release(struct daemon *d, struct inode *inode,
 
 double passthrough_attr_timeout(struct inode *inode, double timeout)
 {
-	return __atomic_load_n(&inode->passthrough_opens, __ATOMIC_RELAXED) ?
-	       0 : timeout;
+	return __atomic_load_n(&inode->rdwr_passthrough_opens,
+			       __ATOMIC_RELAXED) ? 0 : timeout;
 }
