@@ -14,7 +14,10 @@
  * directory's) FUSEBPF_TAG(class, owner slot), set by the daemon at
  * lookup; children resolved in the kernel inherit it. Decisions:
  *  - hidden names: -ENOENT on LOOKUP and READDIR entries, -EACCES on ops
- *    creating them;
+ *    creating them; in casefolded directories (FUSEBPF_KTAG_CASEFOLD)
+ *    under every ASCII spelling, and names with non-ASCII bytes are
+ *    judged by the daemon (FUSE_BPF_USER_FILTER) when the policy hides
+ *    names there;
  *    owner-only, read-only: -ENOENT / -EROFS;
  *  - served classes: FUSE_BPF_USER, the daemon serves the op;
  *  - directories the daemon lists itself (FUSEBPF_KTAG_LIST_BY_DAEMON:
@@ -127,9 +130,46 @@ static int name_op(__u32 opcode, int *creates)
 	}
 }
 
-/* Is name @which of the op hidden in a directory of class @cls? */
+/*
+ * Hidden names as a casefolded backing directory compares them, filled by
+ * the daemon from hidden_names (bpf_filter.c): each name with ASCII
+ * lowercased, and per class (or FUSEBPF_CLASS_ANY) the empty name when
+ * some name is hidden there. Lookups only: a loop over the hidden names
+ * costs the verifier too much.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * FUSEBPF_POLICY_MAX_HIDDEN + 1);
+	__type(key, struct fusebpf_name_key);
+	__type(value, struct fusebpf_hidden);
+} hidden_folded SEC(".maps");
+
+static struct fusebpf_hidden *hidden_in(void *map,
+					 struct fusebpf_name_key *key,
+					 __u32 cls)
+{
+	struct fusebpf_hidden *h;
+
+	key->cls = cls;
+	h = cls ? bpf_map_lookup_elem(map, key) : NULL;
+	if (!h) {
+		key->cls = FUSEBPF_CLASS_ANY;
+		h = bpf_map_lookup_elem(map, key);
+	}
+	return h;
+}
+
+/*
+ * Is name @which of the op hidden in a directory of class @cls? 1, 0, or
+ * FUSE_BPF_USER_FILTER: the daemon decides. In a casefolded directory
+ * (@casefold) every spelling of a hidden name is hidden, and only the
+ * backing knows every spelling (U+017F folds to "s"): where some name is
+ * hidden (the empty name of hidden_folded), a name that is not itself a
+ * hidden name is judged by the daemon. Folding the name here with
+ * bpf_loop made the verifier take minutes under KASAN.
+ */
 static int name_hidden(struct fuse_bpf_args *args, __u32 which, __u32 cls,
-		       __u32 bits)
+		       __u32 bits, int casefold)
 {
 	struct fusebpf_hidden *h;
 	struct fusebpf_name_key *key;
@@ -141,13 +181,11 @@ static int name_hidden(struct fuse_bpf_args *args, __u32 which, __u32 cls,
 	__builtin_memset(key->name, 0, sizeof(key->name));
 	if (bpf_fuse_get_name(args, which, key->name, sizeof(key->name)) < 0)
 		return 0;
-	key->cls = cls;
-	h = bpf_map_lookup_elem(&hidden_names, key);
-	if (!h) {
-		key->cls = FUSEBPF_CLASS_ANY;
-		h = bpf_map_lookup_elem(&hidden_names, key);
-	}
-	return h && !(bits & h->hide_exempt);
+	h = hidden_in(&hidden_names, key, cls);
+	if (h || !casefold)
+		return h && !(bits & h->hide_exempt);
+	__builtin_memset(key->name, 0, sizeof(key->name));
+	return hidden_in(&hidden_folded, key, cls) ? FUSE_BPF_USER_FILTER : 0;
 }
 
 /*
@@ -175,10 +213,12 @@ int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
 {
 	__u32 opcode = args->opcode, uid = args->uid;
 	__u32 ktag = args->tag;
-	__u32 tag = ktag & ~FUSEBPF_KTAG_LIST_BY_DAEMON;
+	__u32 tag = ktag & ~(FUSEBPF_KTAG_LIST_BY_DAEMON | FUSEBPF_KTAG_CASEFOLD);
+	int casefold = !!(ktag & FUSEBPF_KTAG_CASEFOLD);
 	__u32 cls = FUSEBPF_TAG_CLASS(tag), slot, bits = 0, owner;
 	struct fusebpf_rule *rule, r = {};
 	int err = 0, creates, names = name_op(opcode, &creates);
+	int hidden, ask = 0;
 	int entry = opcode == FUSE_READDIR || opcode == FUSE_READDIRPLUS;
 	__u32 *v;
 
@@ -199,11 +239,18 @@ int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
 					    FUSEBPF_ACCESS_WRITE :
 					    FUSEBPF_ACCESS_SEE);
 	}
-	if (!err && (opcode == FUSE_LOOKUP || entry) &&
-	    name_hidden(args, 0, cls, bits))
-		err = ENOENT;
-	if (!err && creates >= 0 && name_hidden(args, creates, cls, bits))
-		err = EACCES;
+	if (!err && (opcode == FUSE_LOOKUP || entry)) {
+		hidden = name_hidden(args, 0, cls, bits, casefold);
+		if (hidden == 1)
+			err = ENOENT;
+		ask = hidden == FUSE_BPF_USER_FILTER;
+	}
+	if (!err && creates >= 0) {
+		hidden = name_hidden(args, creates, cls, bits, casefold);
+		if (hidden == 1)
+			err = EACCES;
+		ask |= hidden == FUSE_BPF_USER_FILTER;
+	}
 	/*
 	 * One event per operation: not per listed entry, nor per permission
 	 * check that lets the op go on (the daemon, under
@@ -214,6 +261,9 @@ int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
 		audit(args, tag, err);
 	if (err)
 		return count(opcode, -err);
+	/* a name only the daemon can compare with hidden names */
+	if (ask)
+		return count(opcode, FUSE_BPF_USER_FILTER);
 
 	/*
 	 * The daemon lists these directories (some entries are hidden from

@@ -102,6 +102,7 @@ static int reuse_policy_maps(struct daemon *d, struct policy_filter_bpf *s)
 	bpf_object__for_each_map(map, s->obj) {
 		if (bpf_map__is_internal(map) || map == s->maps.filter_counts ||
 		    map == s->maps.name_scratch ||
+		    map == s->maps.hidden_folded ||
 		    map == s->maps.fusebpf_policy_ops)
 			continue;
 		fd = policy_map_fd(d, bpf_map__name(map));
@@ -129,6 +130,71 @@ static int attach_struct_ops(struct policy_filter_bpf *s)
 			return -1;
 	}
 	return 0;
+}
+
+/* hidden_folded: one key of the hidden names (ASCII lowercased) */
+static void fold_put(int fd, struct fusebpf_name_key *keys, size_t *n,
+		     const struct fusebpf_name_key *key,
+		     const struct fusebpf_hidden *h)
+{
+	struct fusebpf_hidden old;
+
+	/* two spellings of one name: exempt only who both exempt */
+	if (!bpf_map_lookup_elem(fd, key, &old)) {
+		for (size_t i = 0; i < *n; i++)
+			if (!memcmp(&keys[i], key, sizeof(*key))) {
+				old.hide_exempt &= h->hide_exempt;
+				bpf_map_update_elem(fd, key, &old, BPF_ANY);
+				return;
+			}
+	}
+	if (!bpf_map_update_elem(fd, key, h, BPF_ANY))
+		keys[(*n)++] = *key;
+}
+
+/*
+ * The filter's hidden_folded map from the policy's hidden_names (see
+ * bpf/policy_filter.bpf.c): what casefolded directories hide under every
+ * ASCII spelling. New keys go in before stale ones go, so a name hidden
+ * before and after a policy load is never missing.
+ */
+static void fill_hidden_folded(struct daemon *d)
+{
+	int fd = filter.skel ? bpf_map__fd(filter.skel->maps.hidden_folded) : -1;
+	int src = policy_map_fd(d, "hidden_names");
+	size_t n = 0, max = 2 * FUSEBPF_POLICY_MAX_HIDDEN + 1;
+	struct fusebpf_name_key key, *prev = NULL, *keys;
+	struct fusebpf_hidden h, none = { 0 };
+
+	if (fd < 0 || src < 0)
+		return;
+	keys = calloc(max, sizeof(*keys));
+	if (!keys)
+		return;
+	while (n + 3 <= max && !bpf_map_get_next_key(src, prev, &key)) {
+		struct fusebpf_name_key folded = key, marker = { .cls = key.cls };
+
+		prev = &key;
+		if (bpf_map_lookup_elem(src, &key, &h))
+			continue;
+		for (char *c = folded.name; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c += 'a' - 'A';
+		fold_put(fd, keys, &n, &folded, &h);
+		/* some name is hidden in this class: non-ASCII names ask us */
+		fold_put(fd, keys, &n, &marker, &none);
+	}
+	prev = NULL;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		bool keep = false;
+
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = !memcmp(&keys[i], &key, sizeof(key));
+		if (!keep && !bpf_map_delete_elem(fd, &key))
+			continue;	/* the next key after a deleted one: again */
+		prev = &key;
+	}
+	free(keys);
 }
 
 /* The policy generation, read where policy loads write it (no syscall) */
@@ -235,6 +301,7 @@ void bpf_filter_policy_loaded(struct daemon *d)
 
 	if (!filter.id)
 		return;
+	fill_hidden_folded(d);
 	root_entry(d, &rs);
 	if (!memcmp(&rs, &filter.root_sent, sizeof(rs)))
 		return;
@@ -290,6 +357,7 @@ int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id)
 	filter.id = id;
 	*filter_id = id;
 	map_meta(d);
+	fill_hidden_folded(d);
 	return 0;
 }
 
