@@ -420,8 +420,11 @@ run_policy() {
 	mount_daemon "$mode/policy mount" "$back" "$mnt" "mode=$mode,policy=$POLICY_FILE" ||
 		return
 	pid=${DAEMON_PID[$mnt]}
+	# FUSEBPF_TEST_CASEFOLD=1: $FUSEBPF_TEST_DIR is a casefolded directory
+	# (tests/vm/guest-run.sh step casefold): other spellings are checked too
 	run_suite "$mode/policy" "$INT/policy_suite" "$mnt" --backing "$back" \
-		--policy "$POLICY_FILE" --ctl "$BUILD/fusebpfctl" --daemon "$BUILD/fusebpfd"
+		--policy "$POLICY_FILE" --ctl "$BUILD/fusebpfctl" --daemon "$BUILD/fusebpfd" \
+		${FUSEBPF_TEST_CASEFOLD:+--casefold}
 	check "$mode/policy umount" umount "$mnt"
 	[ -n "$pid" ] && check "$mode/policy daemon exited after umount" daemon_gone "$pid"
 	stop_mount "$mnt"

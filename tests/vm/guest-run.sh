@@ -11,7 +11,7 @@ B=build
 T=${TMPDIR:-/tmp}
 passed=0
 failed=0
-steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,bpf_review,host_suites,policy,stats,policy_reload}" | tr ',' ' ')
+steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,bpf_review,host_suites,policy,casefold,stats,policy_reload}" | tr ',' ' ')
 
 # Uptime in centiseconds, without spawning a process.
 now_cs() {
@@ -103,6 +103,29 @@ for s in $steps; do
 		step policy tests/run-host.sh --mode bpf --suite policy
 		;;
 		# --- end of BPF filters
+	casefold)
+		# Issue 10: Android's shared storage is ext4 with casefold. The
+		# policy suite over a casefolded directory of a loop-mounted
+		# ext4 image, with the other-spelling attacks (--casefold), in
+		# every mode this kernel offers.
+		cf=$T/casefold
+		mkdir -p "$cf/mnt" "$T/test-logs"
+		if mke2fs -q -t ext4 -O casefold -F "$cf/ext4.img" 64M &&
+		   mount -o loop "$cf/ext4.img" "$cf/mnt" &&
+		   mkdir -m 755 "$cf/mnt/storage" && chattr +F "$cf/mnt/storage"; then
+			export FUSEBPF_TEST_DIR="$cf/mnt/storage" \
+				FUSEBPF_TEST_LOGDIR="$T/test-logs" FUSEBPF_TEST_CASEFOLD=1
+			step casefold tests/run-host.sh --mode userspace \
+				--mode passthrough --mode bpf --suite policy
+			unset FUSEBPF_TEST_CASEFOLD
+			umount "$cf/mnt"
+		else
+			echo "not ok 1 - no casefolded ext4 image (mke2fs -O casefold, loop mount, chattr +F)" > "$T/need.out"
+			echo "0 passed, 1 failed" >> "$T/need.out"
+			step casefold cat "$T/need.out"
+		fi
+		rm -f "$cf/ext4.img"
+		;;
 	stats)
 		# fusebpfctl stats: the policy filter's kernel column and the
 		# daemon's, against the kernel's tracepoints
