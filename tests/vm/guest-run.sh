@@ -117,7 +117,9 @@ for s in $steps; do
 				FUSEBPF_TEST_LOGDIR="$T/test-logs" FUSEBPF_TEST_CASEFOLD=1
 			step casefold tests/run-host.sh --mode userspace \
 				--mode passthrough --mode bpf --suite policy
+			# the later steps make their scratch dirs in $T again
 			unset FUSEBPF_TEST_CASEFOLD
+			export FUSEBPF_TEST_DIR="$T"
 			umount "$cf/mnt"
 		else
 			echo "not ok 1 - no casefolded ext4 image (mke2fs -O casefold, loop mount, chattr +F)" > "$T/need.out"
