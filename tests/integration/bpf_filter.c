@@ -43,7 +43,7 @@
 
 #include "testlib.h"
 #include "rawfuse.h"
-#include "test_filter.skel.h"
+#include "test_filter_setup.h"
 #include "test_filter_bad.skel.h"
 
 #define READ_ONLY_TAG	7
@@ -82,7 +82,7 @@ struct conn {
 	struct decision last_two_names;	/* the last one with a new name */
 };
 
-static char scratch[PATH_MAX];
+static struct test_filter_setup tf;	/* scratch dir, the test filter */
 static char lock_dir[PATH_MAX];	/* the backing of lockdir */
 
 static unsigned int requests(struct conn *c)
@@ -247,7 +247,7 @@ static bool serve_decisions(struct rawfuse *rf, struct fuse_in_header *ih,
 static void conn_mount(struct conn *c)
 {
 	memset(c, 0, sizeof(*c));
-	rawfuse_mount(&c->rf, "bpf_filter", tl_path("%s/mnt", scratch),
+	rawfuse_mount(&c->rf, "bpf_filter", tl_path("%s/mnt", tf.scratch),
 		      "bpf_filter", true, serve_decisions);
 }
 
@@ -862,11 +862,10 @@ static void test_dead_server(struct conn *c)
 
 int main(int argc, char **argv)
 {
-	const char *base = argc > 1 ? argv[1] : getenv("TMPDIR");
+	const char *base = argc > 1 ? argv[1] : NULL;
 	struct fuse_bpf_entry_out ext = { 0 };
 	struct test_filter_bpf *skel;
-	struct bpf_link *link;
-	char back[PATH_MAX];
+	const char *back;
 	struct test_last l;
 	unsigned int req0;
 	int root_id, fid, err;
@@ -874,23 +873,10 @@ int main(int argc, char **argv)
 	const char *m;
 	uint64_t n0;
 
-	if (!base || !*base)
-		base = "/tmp";
-	if (geteuid() != 0)
-		tl_die("bpf_filter needs root (mount, CAP_SYS_ADMIN ioctls)");
-	snprintf(scratch, sizeof(scratch), "%s/bpf_filter.%d", base, getpid());
-	if (snprintf(back, sizeof(back), "%s/back", scratch) >= (int)sizeof(back))
-		tl_die("scratch path too long");
-	if (mkdir(scratch, 0755) || mkdir(back, 0755))
-		tl_die("mkdir %s: %s", back, strerror(errno));
+	test_filter_setup(&tf, "bpf_filter", base);
+	skel = tf.skel;
+	back = tf.back;
 	make_tree(back);
-
-	skel = test_filter_bpf__open_and_load();
-	if (!skel)
-		tl_die("the test filter does not load: %s", strerror(errno));
-	link = bpf_map__attach_struct_ops(skel->maps.test_filter_ops);
-	if (!link)
-		tl_die("the test filter does not attach: %s", strerror(errno));
 
 	conn_mount(&c);
 	m = c.rf.mnt;
@@ -979,7 +965,8 @@ int main(int argc, char **argv)
 	tl_check_errno("FILTER_CLOSE of the attached id", -filter_close(&c, fid), 0);
 	tl_check_errno("closed id: attached inodes keep their filter",
 		       stat_err(tl_path("%s/deny_x", m)), EACCES);
-	err = bpf_link__destroy(link);
+	err = bpf_link__destroy(tf.link);
+	tf.link = NULL;
 	tl_check("struct_ops detached", err == 0, "%s", strerror(-err));
 	tl_check_errno("detached program: attached inodes keep their filter",
 		       stat_err(tl_path("%s/deny_x", m)), EACCES);
@@ -988,7 +975,6 @@ int main(int argc, char **argv)
 
 	test_dead_server(&c);
 	rawfuse_unmount(&c.rf);
-	test_filter_bpf__destroy(skel);
-	tl_rm_rf(scratch);
+	test_filter_teardown(&tf);
 	return tl_done();
 }

@@ -36,7 +36,7 @@
 
 #include "testlib.h"
 #include "rawfuse.h"
-#include "test_filter.skel.h"
+#include "test_filter_setup.h"
 
 #ifndef FUSE_ALLOW_IDMAP
 #define FUSE_ALLOW_IDMAP	(1ULL << 40)
@@ -59,7 +59,7 @@ struct conn {
 	atomic_uint setattrs, getattrs;
 };
 
-static char scratch[PATH_MAX];
+static struct test_filter_setup tf;	/* scratch dir, the test filter */
 
 static bool kernel_id(uint64_t nodeid)
 {
@@ -522,7 +522,7 @@ static void test_idmap(const char *back)
 	int id;
 
 	rawfuse_mount_opts(&rf, "bpf_review idmap", tl_path("%s/mnt_idmap",
-							     scratch),
+							     tf.scratch),
 			   "bpf_review", true, NULL, "default_permissions",
 			   FUSE_ALLOW_IDMAP);
 	tl_check_errno("H6: FUSE_BPF + FUSE_ALLOW_IDMAP: the mount works",
@@ -533,7 +533,7 @@ static void test_idmap(const char *back)
 	rawfuse_unmount(&rf);
 
 	rawfuse_mount_opts(&rf, "bpf_review noidmap",
-			   tl_path("%s/mnt_noidmap", scratch), "bpf_review",
+			   tl_path("%s/mnt_noidmap", tf.scratch), "bpf_review",
 			   true, NULL, "default_permissions", 0);
 	id = backing_open(&rf, back);
 	tl_check("H6: FUSE_BPF alone (default_permissions): BACKING_OPEN works",
@@ -565,33 +565,17 @@ static void make_tree(const char *back)
 
 int main(int argc, char **argv)
 {
-	const char *base = argc > 1 ? argv[1] : getenv("TMPDIR");
-	struct test_filter_bpf *skel;
-	struct bpf_link *link;
-	char back[PATH_MAX];
+	const char *base = argc > 1 ? argv[1] : NULL;
+	const char *back;
 	int root_id, fid;
 	struct conn c;
 
-	if (!base || !*base)
-		base = "/tmp";
-	if (geteuid() != 0)
-		tl_die("bpf_review needs root (mount, CAP_SYS_ADMIN ioctls)");
-	snprintf(scratch, sizeof(scratch), "%s/bpf_review.%d", base, getpid());
-	if (snprintf(back, sizeof(back), "%s/back", scratch) >= (int)sizeof(back))
-		tl_die("scratch path too long");
-	if (mkdir(scratch, 0755) || mkdir(back, 0755))
-		tl_die("mkdir %s: %s", back, strerror(errno));
+	test_filter_setup(&tf, "bpf_review", base);
+	back = tf.back;
 	make_tree(back);
 
-	skel = test_filter_bpf__open_and_load();
-	if (!skel)
-		tl_die("the test filter does not load: %s", strerror(errno));
-	link = bpf_map__attach_struct_ops(skel->maps.test_filter_ops);
-	if (!link)
-		tl_die("the test filter does not attach: %s", strerror(errno));
-
 	memset(&c, 0, sizeof(c));
-	rawfuse_mount(&c.rf, "bpf_review", tl_path("%s/mnt", scratch),
+	rawfuse_mount(&c.rf, "bpf_review", tl_path("%s/mnt", tf.scratch),
 		      "bpf_review", true, serve);
 	root_id = backing_open(&c.rf, back);
 	if (root_id <= 0)
@@ -614,8 +598,6 @@ int main(int argc, char **argv)
 
 	test_idmap(back);
 
-	bpf_link__destroy(link);
-	test_filter_bpf__destroy(skel);
-	tl_rm_rf(scratch);
+	test_filter_teardown(&tf);
 	return tl_done();
 }
