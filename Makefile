@@ -77,6 +77,8 @@ $(BUILD)/tests/%: tests/%.c $(HEADERS) $(COMMON_OBJ) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) $< $(COMMON_OBJ) -o $@ $(LDLIBS_BPF) -lpthread
 # the benchmark helpers' shared header (not under include/)
 $(filter $(BUILD)/tests/bench/%,$(TEST_BINS)): tests/bench/benchlib.h
+# the integration tests' shared headers (testlib.h, rawfuse.h, ...)
+$(filter $(BUILD)/tests/integration/%,$(TEST_BINS)): $(wildcard tests/integration/*.h)
 
 demo: all
 	scripts/demo.sh

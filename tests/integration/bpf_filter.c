@@ -251,47 +251,6 @@ static void conn_mount(struct conn *c)
 		      "bpf_filter", true, serve_decisions);
 }
 
-/* ---- ioctls, returning -errno on failure ---- */
-
-static int filter_open(struct conn *c, const char *name, uint32_t flags)
-{
-	struct fuse_bpf_filter_open arg = { .flags = flags };
-	int id;
-
-	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
-	id = ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &arg);
-	return id < 0 ? -errno : id;
-}
-
-static int filter_close(struct conn *c, uint32_t id)
-{
-	return ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_FILTER_CLOSE, &id) ? -errno : 0;
-}
-
-static int root_set(struct conn *c, uint32_t backing_id, uint32_t filter_id)
-{
-	struct fuse_bpf_root_set arg = {
-		.backing_id = backing_id, .filter_id = filter_id,
-	};
-
-	return ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_ROOT_SET, &arg) ? -errno : 0;
-}
-
-static int backing_open(struct conn *c, const char *path)
-{
-	struct fuse_bpf_backing_open arg = { 0 };
-	int id;
-
-	arg.fd = open(path, O_PATH | O_CLOEXEC);
-	if (arg.fd < 0)
-		return -errno;
-	id = ioctl(c->rf.fd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &arg);
-	if (id < 0)
-		id = -errno;
-	close(arg.fd);
-	return id;
-}
-
 /* ---- ops, returning an errno (0: success) ---- */
 
 static int stat_err(const char *path)
@@ -399,7 +358,7 @@ static void test_bad_program(struct conn *c, const char *mnt)
 		 !bad, "it loaded");
 	test_filter_bad_bpf__destroy(bad);
 	tl_check_errno("its name was never registered: FILTER_OPEN ENOENT",
-		       -filter_open(c, "fusebpf_bad", 0), ENOENT);
+		       -rawfuse_filter_open(&c->rf, "fusebpf_bad", 0), ENOENT);
 	tl_check_errno("the mount keeps working after the rejected load",
 		       stat_err(tl_path("%s/file", mnt)), 0);
 }
@@ -407,11 +366,11 @@ static void test_bad_program(struct conn *c, const char *mnt)
 static void test_attach_errors(struct conn *c, int root_id, int fid)
 {
 	tl_check_errno("ROOT_SET with an unknown filter id: ENOENT",
-		       -root_set(c, root_id, 999), ENOENT);
+		       -rawfuse_root_set(&c->rf, root_id, 999), ENOENT);
 	tl_check_errno("ROOT_SET with a filter but no backing: EINVAL",
-		       -root_set(c, 0, fid), EINVAL);
+		       -rawfuse_root_set(&c->rf, 0, fid), EINVAL);
 	tl_check_errno("the mount keeps working after the refused attach",
-		       -root_set(c, root_id, 0) ?:
+		       -rawfuse_root_set(&c->rf, root_id, 0) ?:
 		       stat_err(tl_path("%s/file", c->rf.mnt)), 0);
 }
 
@@ -880,24 +839,24 @@ int main(int argc, char **argv)
 
 	conn_mount(&c);
 	m = c.rf.mnt;
-	root_id = backing_open(&c, back);
+	root_id = rawfuse_backing_open(&c.rf, back);
 	if (root_id <= 0)
 		tl_die("backing open: %s", strerror(-root_id));
 
 	tl_check_errno("FILTER_OPEN of an unregistered name: ENOENT",
-		       -filter_open(&c, "no_such_filter", 0), ENOENT);
+		       -rawfuse_filter_open(&c.rf, "no_such_filter", 0), ENOENT);
 	tl_check_errno("FILTER_OPEN with flags: EINVAL",
-		       -filter_open(&c, "fusebpf_test", 1), EINVAL);
+		       -rawfuse_filter_open(&c.rf, "fusebpf_test", 1), EINVAL);
 	tl_check_errno("FILTER_OPEN of an unterminated name: EINVAL",
-		       -filter_open(&c, "0123456789abcdef", 0), EINVAL);
+		       -rawfuse_filter_open(&c.rf, "0123456789abcdef", 0), EINVAL);
 	tl_check_errno("FILTER_CLOSE of an unknown id: ENOENT",
-		       -filter_close(&c, 999), ENOENT);
-	fid = filter_open(&c, "fusebpf_test", 0);
+		       -rawfuse_filter_close(&c.rf, 999), ENOENT);
+	fid = rawfuse_filter_open(&c.rf, "fusebpf_test", 0);
 	if (fid <= 0)
 		tl_die("FILTER_OPEN of the attached test filter: %s",
 		       strerror(-fid));
 	test_attach_errors(&c, root_id, fid);
-	tl_check_errno("ROOT_SET with the filter", -root_set(&c, root_id, fid), 0);
+	tl_check_errno("ROOT_SET with the filter", -rawfuse_root_set(&c.rf, root_id, fid), 0);
 	test_bad_program(&c, m);
 
 	/* the read-only subtree comes from the server, with tag 7 */
@@ -962,7 +921,7 @@ int main(int argc, char **argv)
 	test_metadata_reads(&c, fid);
 	test_user_permission(&c);
 
-	tl_check_errno("FILTER_CLOSE of the attached id", -filter_close(&c, fid), 0);
+	tl_check_errno("FILTER_CLOSE of the attached id", -rawfuse_filter_close(&c.rf, fid), 0);
 	tl_check_errno("closed id: attached inodes keep their filter",
 		       stat_err(tl_path("%s/deny_x", m)), EACCES);
 	err = bpf_link__destroy(tf.link);
@@ -971,7 +930,7 @@ int main(int argc, char **argv)
 	tl_check_errno("detached program: attached inodes keep their filter",
 		       stat_err(tl_path("%s/deny_x", m)), EACCES);
 	tl_check_errno("detached program: a new FILTER_OPEN fails",
-		       -filter_open(&c, "fusebpf_test", 0), ENOENT);
+		       -rawfuse_filter_open(&c.rf, "fusebpf_test", 0), ENOENT);
 
 	test_dead_server(&c);
 	rawfuse_unmount(&c.rf);

@@ -156,41 +156,6 @@ static int open_err(const char *path, int flags)
 	return 0;
 }
 
-static int backing_open(struct rawfuse *rf, const char *path)
-{
-	struct fuse_bpf_backing_open arg = { 0 };
-	int id;
-
-	arg.fd = open(path, O_PATH | O_CLOEXEC);
-	if (arg.fd < 0)
-		return -errno;
-	id = ioctl(rf->fd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &arg);
-	if (id < 0)
-		id = -errno;
-	close(arg.fd);
-	return id;
-}
-
-static int filter_open(struct rawfuse *rf, const char *name)
-{
-	struct fuse_bpf_filter_open arg = { 0 };
-	int id;
-
-	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
-	id = ioctl(rf->fd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &arg);
-	return id < 0 ? -errno : id;
-}
-
-static int root_set(struct rawfuse *rf, uint32_t backing_id,
-		    uint32_t filter_id)
-{
-	struct fuse_bpf_root_set arg = {
-		.backing_id = backing_id, .filter_id = filter_id,
-	};
-
-	return ioctl(rf->fd, FUSE_DEV_IOC_BPF_ROOT_SET, &arg) ? -errno : 0;
-}
-
 /* FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (chattr) of @path: or @set, clear @clr */
 static int chattr(const char *path, int set, int clr)
 {
@@ -527,7 +492,7 @@ static void test_idmap(const char *back)
 			   FUSE_ALLOW_IDMAP);
 	tl_check_errno("H6: FUSE_BPF + FUSE_ALLOW_IDMAP: the mount works",
 		       stat_err(rf.mnt), 0);
-	id = backing_open(&rf, back);
+	id = rawfuse_backing_open(&rf, back);
 	tl_check_errno("H6: ...but FUSE_BPF is not accepted: BACKING_OPEN "
 		       "EOPNOTSUPP", id < 0 ? -id : 0, EOPNOTSUPP);
 	rawfuse_unmount(&rf);
@@ -535,7 +500,7 @@ static void test_idmap(const char *back)
 	rawfuse_mount_opts(&rf, "bpf_review noidmap",
 			   tl_path("%s/mnt_noidmap", tf.scratch), "bpf_review",
 			   true, NULL, "default_permissions", 0);
-	id = backing_open(&rf, back);
+	id = rawfuse_backing_open(&rf, back);
 	tl_check("H6: FUSE_BPF alone (default_permissions): BACKING_OPEN works",
 		 id > 0, "%s", strerror(-id));
 	rawfuse_unmount(&rf);
@@ -577,13 +542,13 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	rawfuse_mount(&c.rf, "bpf_review", tl_path("%s/mnt", tf.scratch),
 		      "bpf_review", true, serve);
-	root_id = backing_open(&c.rf, back);
+	root_id = rawfuse_backing_open(&c.rf, back);
 	if (root_id <= 0)
 		tl_die("backing open: %s", strerror(-root_id));
-	fid = filter_open(&c.rf, "fusebpf_test");
+	fid = rawfuse_filter_open(&c.rf, "fusebpf_test", 0);
 	if (fid <= 0)
 		tl_die("FILTER_OPEN of the test filter: %s", strerror(-fid));
-	if (root_set(&c.rf, root_id, fid))
+	if (rawfuse_root_set(&c.rf, root_id, fid))
 		tl_die("ROOT_SET: %s", strerror(errno));
 
 	test_append_only(&c, back);

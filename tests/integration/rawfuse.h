@@ -407,4 +407,49 @@ static inline void rawfuse_script(struct rawfuse *c, const char *name,
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* ---- the FUSE-BPF ioctls on the connection, returning -errno on failure ---- */
+
+/* FUSE_DEV_IOC_BPF_BACKING_OPEN of @path: the backing id */
+static inline int rawfuse_backing_open(struct rawfuse *c, const char *path)
+{
+	struct fuse_bpf_backing_open arg = { 0 };
+	int id;
+
+	arg.fd = open(path, O_PATH | O_CLOEXEC);
+	if (arg.fd < 0)
+		return -errno;
+	id = ioctl(c->fd, FUSE_DEV_IOC_BPF_BACKING_OPEN, &arg);
+	if (id < 0)
+		id = -errno;
+	close(arg.fd);
+	return id;
+}
+
+/* FUSE_DEV_IOC_BPF_FILTER_OPEN of the registered filter @name: its id */
+static inline int rawfuse_filter_open(struct rawfuse *c, const char *name,
+				      uint32_t flags)
+{
+	struct fuse_bpf_filter_open arg = { .flags = flags };
+	int id;
+
+	memcpy(arg.name, name, strnlen(name, sizeof(arg.name)));
+	id = ioctl(c->fd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &arg);
+	return id < 0 ? -errno : id;
+}
+
+static inline int rawfuse_filter_close(struct rawfuse *c, uint32_t id)
+{
+	return ioctl(c->fd, FUSE_DEV_IOC_BPF_FILTER_CLOSE, &id) ? -errno : 0;
+}
+
+static inline int rawfuse_root_set(struct rawfuse *c, uint32_t backing_id,
+				   uint32_t filter_id)
+{
+	struct fuse_bpf_root_set arg = {
+		.backing_id = backing_id, .filter_id = filter_id,
+	};
+
+	return ioctl(c->fd, FUSE_DEV_IOC_BPF_ROOT_SET, &arg) ? -errno : 0;
+}
+
 #endif /* FUSEBPF_TESTS_RAWFUSE_H */
