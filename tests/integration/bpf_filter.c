@@ -253,26 +253,9 @@ static void conn_mount(struct conn *c)
 
 /* ---- ops, returning an errno (0: success) ---- */
 
-static int stat_err(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) ? errno : 0;
-}
-
 static int stat_fn(void *path)
 {
-	return stat_err(path);
-}
-
-static int open_err(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return errno;
-	close(fd);
-	return 0;
+	return tl_stat_err(path);
 }
 
 static int read_err(const char *path)
@@ -360,7 +343,7 @@ static void test_bad_program(struct conn *c, const char *mnt)
 	tl_check_errno("its name was never registered: FILTER_OPEN ENOENT",
 		       -rawfuse_filter_open(&c->rf, "fusebpf_bad", 0), ENOENT);
 	tl_check_errno("the mount keeps working after the rejected load",
-		       stat_err(tl_path("%s/file", mnt)), 0);
+		       tl_stat_err(tl_path("%s/file", mnt)), 0);
 }
 
 static void test_attach_errors(struct conn *c, int root_id, int fid)
@@ -371,7 +354,7 @@ static void test_attach_errors(struct conn *c, int root_id, int fid)
 		       -rawfuse_root_set(&c->rf, 0, fid), EINVAL);
 	tl_check_errno("the mount keeps working after the refused attach",
 		       -rawfuse_root_set(&c->rf, root_id, 0) ?:
-		       stat_err(tl_path("%s/file", c->rf.mnt)), 0);
+		       tl_stat_err(tl_path("%s/file", c->rf.mnt)), 0);
 }
 
 static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
@@ -391,12 +374,12 @@ static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
 	tl_check("read-only: the filter saw tag 7", l.tag == READ_ONLY_TAG,
 		 "tag %u", l.tag);
 	tl_check_errno("read-only: open for writing: EROFS",
-		       open_err(tl_path("%s/user_ro/data", m), O_WRONLY), EROFS);
+		       tl_open_err(tl_path("%s/user_ro/data", m), O_WRONLY), EROFS);
 	tl_check_errno("read-only: O_TRUNC: EROFS",
-		       open_err(tl_path("%s/user_ro/data", m), O_RDONLY | O_TRUNC),
+		       tl_open_err(tl_path("%s/user_ro/data", m), O_RDONLY | O_TRUNC),
 		       EROFS);
 	tl_check_errno("read-only: create: EROFS",
-		       open_err(tl_path("%s/user_ro/new", m), O_CREAT | O_WRONLY),
+		       tl_open_err(tl_path("%s/user_ro/new", m), O_CREAT | O_WRONLY),
 		       EROFS);
 	tl_check_errno("read-only: mkdir: EROFS",
 		       mkdir(tl_path("%s/user_ro/d/x", m), 0755) ? errno : 0, EROFS);
@@ -412,13 +395,13 @@ static void test_read_only(struct conn *c, struct test_filter_bpf *skel,
 		       symlink("x", tl_path("%s/user_ro/l", m)) ? errno : 0, EROFS);
 	tl_check("read-only: backing unchanged",
 		 tl_file_equals(tl_path("%s/user_ro/data", back), "data\n") &&
-		 stat_err(tl_path("%s/user_ro/d/inner", back)) == 0 &&
-		 stat_err(tl_path("%s/user_ro/new", back)) == ENOENT, "changed");
+		 tl_stat_err(tl_path("%s/user_ro/d/inner", back)) == 0 &&
+		 tl_stat_err(tl_path("%s/user_ro/new", back)) == ENOENT, "changed");
 	tl_check("read-only: no request reached the server",
 		 requests(c) == req0, "%u requests: %s", requests(c) - req0,
 		 rawfuse_requests_since(&c->rf, ops0));
 	tl_check_errno("outside the read-only subtree, writes work",
-		       open_err(tl_path("%s/newfile", m), O_CREAT | O_WRONLY), 0);
+		       tl_open_err(tl_path("%s/newfile", m), O_CREAT | O_WRONLY), 0);
 }
 
 /* PREFILTER requests: the server allows or refuses, the kernel runs */
@@ -430,7 +413,7 @@ static void test_prefilter(struct conn *c, const char *back)
 
 	rawfuse_snapshot(&c->rf, ops0);
 	tl_check_errno("PREFILTER allows: ask_ok found",
-		       stat_err(tl_path("%s/ask_ok", m)), 0);
+		       tl_stat_err(tl_path("%s/ask_ok", m)), 0);
 	d = last_decision(c, false);
 	tl_check("the server got LOOKUP|FUSE_PREFILTER for ask_ok",
 		 atomic_load(&c->pre_ops[FUSE_LOOKUP]) > pre0 &&
@@ -446,7 +429,7 @@ static void test_prefilter(struct conn *c, const char *back)
 	tl_check_errno("PREFILTER allows: ask_ok read on the backing",
 		       read_err(tl_path("%s/ask_ok", m)), 0);
 	tl_check_errno("PREFILTER refuses: ask_no gets the server's EACCES",
-		       stat_err(tl_path("%s/ask_no", m)), EACCES);
+		       tl_stat_err(tl_path("%s/ask_no", m)), EACCES);
 	tl_check_errno("PREFILTER allows mkdir: ask_dir created",
 		       mkdir(tl_path("%s/ask_dir", m), 0755) ? errno : 0, 0);
 	d = last_decision(c, false);
@@ -455,12 +438,12 @@ static void test_prefilter(struct conn *c, const char *back)
 		 !strcmp(d.name, "ask_dir") && (d.in.flags & 0777) == 0755,
 		 "opcode %#x name '%s' flags %#o", d.opcode, d.name, d.in.flags);
 	tl_check_errno("ask_dir exists in the backing",
-		       stat_err(tl_path("%s/ask_dir", back)), 0);
+		       tl_stat_err(tl_path("%s/ask_dir", back)), 0);
 	tl_check_errno("PREFILTER refuses mkdir: ask_no_dir EACCES",
 		       mkdir(tl_path("%s/ask_no_dir", m), 0755) ? errno : 0,
 		       EACCES);
 	tl_check_errno("ask_no_dir not created in the backing",
-		       stat_err(tl_path("%s/ask_no_dir", back)), ENOENT);
+		       tl_stat_err(tl_path("%s/ask_no_dir", back)), ENOENT);
 	tl_check_errno("PREFILTER allows rename: ask_from -> ask_to",
 		       rename(tl_path("%s/ask_from", m),
 			      tl_path("%s/ask_to", m)) ? errno : 0, 0);
@@ -472,7 +455,7 @@ static void test_prefilter(struct conn *c, const char *back)
 		 d.in.new_name_len == 7,
 		 "opcode %#x names '%s' '%s'", d.opcode, d.name, d.new_name);
 	tl_check_errno("ask_to exists in the backing",
-		       stat_err(tl_path("%s/ask_to", back)), 0);
+		       tl_stat_err(tl_path("%s/ask_to", back)), 0);
 	tl_check("no plain request reached the server", requests(c) ==
 		 rawfuse_requests_at(ops0), "%s", rawfuse_requests_since(&c->rf, ops0));
 
@@ -483,7 +466,7 @@ static void test_prefilter(struct conn *c, const char *back)
 	tl_check("the decision request carries uid 1000", d.uid == 1000,
 		 "uid %u", d.uid);
 	tl_check_errno("PREFILTER in a kernel-resolved dir: sub/ask_ok found",
-		       stat_err(tl_path("%s/sub/ask_ok", m)), 0);
+		       tl_stat_err(tl_path("%s/sub/ask_ok", m)), 0);
 	d = last_decision(c, false);
 	tl_check("the decision names the kernel-only node id of sub",
 		 d.nodeid & (1ULL << 63) && !strcmp(d.name, "ask_ok"),
@@ -500,7 +483,7 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 
 	rawfuse_snapshot(&c->rf, ops0);
 	tl_check_errno("POSTFILTER keeps the result: askpost_keep found",
-		       stat_err(tl_path("%s/askpost_keep", m)), 0);
+		       tl_stat_err(tl_path("%s/askpost_keep", m)), 0);
 	d = last_decision(c, false);
 	tl_check("the server got LOOKUP|FUSE_POSTFILTER with result 0",
 		 atomic_load(&c->post_ops[FUSE_LOOKUP]) > post0 &&
@@ -509,14 +492,14 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 		 "opcode %#x name '%s' result %d", d.opcode, d.name,
 		 d.in.result);
 	tl_check_errno("POSTFILTER changes 0 into ENOENT: askpost_hide",
-		       stat_err(tl_path("%s/askpost_hide", m)), ENOENT);
+		       tl_stat_err(tl_path("%s/askpost_hide", m)), ENOENT);
 	d = last_decision(c, false);
 	tl_check("...after seeing the backing result 0 (root: server inode)",
 		 d.in.result == 0 && d.nodeid == FUSE_ROOT_ID,
 		 "result %d nodeid %#llx", d.in.result,
 		 (unsigned long long)d.nodeid);
 	tl_check_errno("POSTFILTER in a kernel-resolved dir: sub/askpost_hide ENOENT",
-		       stat_err(tl_path("%s/sub/askpost_hide", m)), ENOENT);
+		       tl_stat_err(tl_path("%s/sub/askpost_hide", m)), ENOENT);
 	d = last_decision(c, false);
 	tl_check("...judged on the kernel-only node id with result 0",
 		 d.in.result == 0 && d.nodeid & (1ULL << 63) &&
@@ -524,7 +507,7 @@ static void test_postfilter(struct conn *c, struct test_filter_bpf *skel)
 		 "result %d nodeid %#llx", d.in.result,
 		 (unsigned long long)d.nodeid);
 	tl_check_errno("POSTFILTER 0 for a missing name: still ENOENT",
-		       stat_err(tl_path("%s/askpost_missing", m)), ENOENT);
+		       tl_stat_err(tl_path("%s/askpost_missing", m)), ENOENT);
 	d = last_decision(c, false);
 	tl_check("...the server saw the backing result -ENOENT",
 		 d.in.result == -ENOENT && !strcmp(d.name, "askpost_missing"),
@@ -541,11 +524,11 @@ static void test_bad_decisions(struct conn *c)
 	const char *m = c->rf.mnt;
 
 	tl_check_errno("decision reply with a payload: EIO",
-		       stat_err(tl_path("%s/askbad_payload", m)), EIO);
+		       tl_stat_err(tl_path("%s/askbad_payload", m)), EIO);
 	tl_check_errno("decision reply with an error that is no errno: EIO",
-		       stat_err(tl_path("%s/askbad_errno", m)), EIO);
+		       tl_stat_err(tl_path("%s/askbad_errno", m)), EIO);
 	tl_check_errno("the mount keeps working after garbage replies",
-		       stat_err(tl_path("%s/file", m)), 0);
+		       tl_stat_err(tl_path("%s/file", m)), 0);
 	tl_check("every decision request was well-formed",
 		 atomic_load(&c->bad_decisions) == 0, "%u malformed",
 		 atomic_load(&c->bad_decisions));
@@ -576,9 +559,9 @@ static void test_metadata_reads(struct conn *c, int fid)
 
 	rawfuse_script(&c->rf, "user_meta", S_IFDIR | 0755, &ext, sizeof(ext));
 	tl_check_errno("tag 9: stat of the subtree's root: EPERM (GETATTR)",
-		       stat_err(tl_path("%s/user_meta", m)), EPERM);
+		       tl_stat_err(tl_path("%s/user_meta", m)), EPERM);
 	rawfuse_snapshot(&c->rf, ops0);
-	tl_check_errno("tag 9: stat: EPERM", stat_err(f), EPERM);
+	tl_check_errno("tag 9: stat: EPERM", tl_stat_err(f), EPERM);
 	tl_check_errno("tag 9: statx: EPERM",
 		       statx(AT_FDCWD, f, 0, STATX_BASIC_STATS, &stx) ?
 		       errno : 0, EPERM);
@@ -602,7 +585,7 @@ static void test_metadata_reads(struct conn *c, int fid)
 		       readlink(tl_path("%s/user_meta/l", m), buf,
 				sizeof(buf)) < 0 ? errno : 0, ENOLINK);
 	tl_check_errno("tag 9: following the symlink: ENOLINK",
-		       open_err(tl_path("%s/user_meta/l", m), O_RDONLY),
+		       tl_open_err(tl_path("%s/user_meta/l", m), O_RDONLY),
 		       ENOLINK);
 	tl_check_errno("tag 9: getxattr: the server's EBADE (GETXATTR decision)",
 		       getxattr(f, "user.x", buf, sizeof(buf)) < 0 ? errno : 0,
@@ -623,7 +606,7 @@ static void test_metadata_reads(struct conn *c, int fid)
 		 rawfuse_requests_since(&c->rf, ops0));
 
 	f = tl_path("%s/file", m);
-	tl_check_errno("outside: stat works", stat_err(f), 0);
+	tl_check_errno("outside: stat works", tl_stat_err(f), 0);
 	tl_check_errno("outside: statx works",
 		       statx(AT_FDCWD, f, 0, STATX_BASIC_STATS, &stx) ?
 		       errno : 0, 0);
@@ -716,7 +699,7 @@ static void test_readdir(struct conn *c)
 	tl_check("readdir hides hidden_a (READDIR pre-filter ENOENT)",
 		 listed(m, "hidden_a") == 0, "listed");
 	tl_check_errno("hidden_a is only hidden from listings: stat works",
-		       stat_err(tl_path("%s/hidden_a", m)), 0);
+		       tl_stat_err(tl_path("%s/hidden_a", m)), 0);
 	tl_check("readdir hides deny_x (pre-filter EACCES for every op)",
 		 listed(m, "deny_x") == 0, "listed");
 	tl_check("readdir hides ask_no (the server refuses READDIR|PREFILTER)",
@@ -733,7 +716,7 @@ static void test_readdir(struct conn *c)
 	tl_check("getdents64 in a kernel-resolved dir hides hidden_b",
 		 !err && !names_have(names, "hidden_b"), "listed");
 	tl_check_errno("sub/hidden_b still found by lookup",
-		       stat_err(tl_path("%s/sub/hidden_b", m)), 0);
+		       tl_stat_err(tl_path("%s/sub/hidden_b", m)), 0);
 	tl_check("listings sent the server no plain request",
 		 requests(c) == rawfuse_requests_at(ops0), "%s",
 		 rawfuse_requests_since(&c->rf, ops0));
@@ -776,7 +759,7 @@ static void test_readdir_unlocked(struct conn *c)
 
 static int open_read_fn(void *path)
 {
-	return open_err(path, O_RDONLY);
+	return tl_open_err(path, O_RDONLY);
 }
 
 /*
@@ -796,7 +779,7 @@ static void test_user_permission(struct conn *c)
 
 	rawfuse_script(&c->rf, "user_perm", S_IFREG | 0600, &ext, sizeof(ext));
 	tl_check_errno("FUSE_BPF_USER permission: root opens user_perm",
-		       open_err(f, O_RDONLY), 0);
+		       tl_open_err(f, O_RDONLY), 0);
 	tl_check_errno("FUSE_BPF_USER permission: uid 1000 gets the backing's "
 		       "EACCES on a 0600 file",
 		       tl_as_user(&TL_USER_A, open_read_fn, (void *)f), EACCES);
@@ -812,11 +795,11 @@ static void test_dead_server(struct conn *c)
 		return;
 	}
 	tl_check_errno("aborted connection: a decision fails (ENOTCONN)",
-		       stat_err(tl_path("%s/ask_ok", c->rf.mnt)), ENOTCONN);
+		       tl_stat_err(tl_path("%s/ask_ok", c->rf.mnt)), ENOTCONN);
 	tl_check_errno("aborted connection: a new name needing a decision fails",
-		       stat_err(tl_path("%s/ask_other", c->rf.mnt)), ENOTCONN);
+		       tl_stat_err(tl_path("%s/ask_other", c->rf.mnt)), ENOTCONN);
 	tl_check_errno("aborted connection: ops without decision still work",
-		       stat_err(tl_path("%s/file", c->rf.mnt)), 0);
+		       tl_stat_err(tl_path("%s/file", c->rf.mnt)), 0);
 }
 
 int main(int argc, char **argv)
@@ -867,14 +850,14 @@ int main(int argc, char **argv)
 	ext.tag = READ_ONLY_TAG;
 	rawfuse_script(&c.rf, "user_ro", S_IFDIR | 0755, &ext, sizeof(ext));
 	tl_check_errno("LOOKUP reply naming an unknown filter id: EIO",
-		       stat_err(tl_path("%s/user_ro", m)), EIO);
+		       tl_stat_err(tl_path("%s/user_ro", m)), EIO);
 	ext.filter_id = fid;
 	rawfuse_script(&c.rf, "user_ro", S_IFDIR | 0755, &ext, sizeof(ext));
 
 	req0 = requests(&c);
 	n0 = calls_of(skel, FUSE_LOOKUP);
 	tl_check_errno("allowed name: served in the kernel",
-		       stat_err(tl_path("%s/file", m)), 0);
+		       tl_stat_err(tl_path("%s/file", m)), 0);
 	tl_check("the pre-filter ran for LOOKUP",
 		 calls_of(skel, FUSE_LOOKUP) > n0, "no call");
 	tl_check_errno("read through the filter", read_err(tl_path("%s/file", m)), 0);
@@ -882,35 +865,35 @@ int main(int argc, char **argv)
 		 "%u requests", requests(&c) - req0);
 
 	tl_check_errno("pre-filter errno on LOOKUP (deny_x: EACCES)",
-		       stat_err(tl_path("%s/deny_x", m)), EACCES);
+		       tl_stat_err(tl_path("%s/deny_x", m)), EACCES);
 	tl_check_errno("pre-filter errno on MKDIR (deny_dir: EACCES)",
 		       mkdir(tl_path("%s/deny_dir", m), 0755) ? errno : 0, EACCES);
 	tl_check("deny_dir not created in the backing",
-		 stat_err(tl_path("%s/deny_dir", back)) == ENOENT, "it exists");
+		 tl_stat_err(tl_path("%s/deny_dir", back)) == ENOENT, "it exists");
 
 	tl_check_errno("secret: root finds it (dentry cached)",
-		       stat_err(tl_path("%s/secret", m)), 0);
+		       tl_stat_err(tl_path("%s/secret", m)), 0);
 	tl_check_errno("secret: uid 1000 gets ENOENT despite the cached dentry",
 		       tl_as_user(&TL_USER_A, stat_fn,
 				  (void *)tl_path("%s/secret", m)), ENOENT);
 	l = last_seen(skel);
 	tl_check("the filter saw uid 1000", l.uid == 1000, "uid %u", l.uid);
 	tl_check_errno("secret: root still finds it",
-		       stat_err(tl_path("%s/secret", m)), 0);
+		       tl_stat_err(tl_path("%s/secret", m)), 0);
 
 	tl_check_errno("post-filter turns a found entry into ENOENT (post_hide)",
-		       stat_err(tl_path("%s/post_hide", m)), ENOENT);
+		       tl_stat_err(tl_path("%s/post_hide", m)), ENOENT);
 	tl_check_errno("post_hide exists in the backing",
-		       stat_err(tl_path("%s/post_hide", back)), 0);
+		       tl_stat_err(tl_path("%s/post_hide", back)), 0);
 
 	req0 = atomic_load(&c.rf.ops[FUSE_LOOKUP]);
 	tl_check_errno("FUSE_BPF_USER on a server inode: the server answers",
-		       stat_err(tl_path("%s/user_ro", m)), 0);
+		       tl_stat_err(tl_path("%s/user_ro", m)), 0);
 	tl_check("the server got the LOOKUP",
 		 atomic_load(&c.rf.ops[FUSE_LOOKUP]) == req0 + 1, "%u LOOKUPs",
 		 atomic_load(&c.rf.ops[FUSE_LOOKUP]) - req0);
 	tl_check_errno("FUSE_BPF_USER on a kernel inode: EIO",
-		       stat_err(tl_path("%s/sub/user_x", m)), EIO);
+		       tl_stat_err(tl_path("%s/sub/user_x", m)), EIO);
 
 	test_read_only(&c, skel, back);
 	test_prefilter(&c, back);
@@ -923,12 +906,12 @@ int main(int argc, char **argv)
 
 	tl_check_errno("FILTER_CLOSE of the attached id", -rawfuse_filter_close(&c.rf, fid), 0);
 	tl_check_errno("closed id: attached inodes keep their filter",
-		       stat_err(tl_path("%s/deny_x", m)), EACCES);
+		       tl_stat_err(tl_path("%s/deny_x", m)), EACCES);
 	err = bpf_link__destroy(tf.link);
 	tf.link = NULL;
 	tl_check("struct_ops detached", err == 0, "%s", strerror(-err));
 	tl_check_errno("detached program: attached inodes keep their filter",
-		       stat_err(tl_path("%s/deny_x", m)), EACCES);
+		       tl_stat_err(tl_path("%s/deny_x", m)), EACCES);
 	tl_check_errno("detached program: a new FILTER_OPEN fails",
 		       -rawfuse_filter_open(&c.rf, "fusebpf_test", 0), ENOENT);
 

@@ -139,23 +139,6 @@ static bool serve(struct rawfuse *rf, struct fuse_in_header *ih,
 
 /* ---- helpers, returning an errno (0: success) ---- */
 
-static int stat_err(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) ? errno : 0;
-}
-
-static int open_err(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return errno;
-	close(fd);
-	return 0;
-}
-
 /* FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (chattr) of @path: or @set, clear @clr */
 static int chattr(const char *path, int set, int clr)
 {
@@ -210,7 +193,7 @@ static void test_append_only(struct conn *c, const char *back)
 	struct stat st;
 
 	/* the FUSE inode exists before the backing becomes append-only */
-	tl_check_errno("H1: log looked up before chattr +a", stat_err(log), 0);
+	tl_check_errno("H1: log looked up before chattr +a", tl_stat_err(log), 0);
 	err = chattr(tl_path("%s/log", back), FS_APPEND_FL, 0);
 	if (err) {
 		tl_fail("H1: chattr +a on the backing (tmpfs/ext4 scratch?)",
@@ -218,11 +201,11 @@ static void test_append_only(struct conn *c, const char *back)
 		return;
 	}
 	tl_check_errno("H1: append-only: open O_WRONLY: EPERM",
-		       open_err(log, O_WRONLY), EPERM);
+		       tl_open_err(log, O_WRONLY), EPERM);
 	tl_check_errno("H1: append-only: open O_RDWR: EPERM",
-		       open_err(log, O_RDWR), EPERM);
+		       tl_open_err(log, O_RDWR), EPERM);
 	tl_check_errno("H1: append-only: open O_APPEND|O_TRUNC: EPERM",
-		       open_err(log, O_WRONLY | O_APPEND | O_TRUNC), EPERM);
+		       tl_open_err(log, O_WRONLY | O_APPEND | O_TRUNC), EPERM);
 	tl_check_errno("H1: append-only: truncate(): EPERM",
 		       truncate(log, 0) ? errno : 0, EPERM);
 	tl_check("H1: append-only: the backing still holds the data",
@@ -252,14 +235,14 @@ static void test_append_only(struct conn *c, const char *back)
 	err = chattr(tl_path("%s/log_new", back), FS_APPEND_FL, 0);
 	tl_check_errno("H1: chattr +a on the backing of a new name", err, 0);
 	tl_check_errno("H1: append-only, first lookup: open O_WRONLY: EPERM",
-		       open_err(tl_path("%s/log_new", m), O_WRONLY), EPERM);
+		       tl_open_err(tl_path("%s/log_new", m), O_WRONLY), EPERM);
 	tl_check_errno("H1: chattr +a through the mount",
 		       chattr(tl_path("%s/log2", m), FS_APPEND_FL, 0), 0);
 	flags = getflags(tl_path("%s/log2", back));
 	tl_check("H1: ...the backing is append-only", flags >= 0 &&
 		 (flags & FS_APPEND_FL), "flags %#x", flags);
 	tl_check_errno("H1: after chattr +a through the mount: O_TRUNC: EPERM",
-		       open_err(tl_path("%s/log2", m), O_WRONLY | O_APPEND |
+		       tl_open_err(tl_path("%s/log2", m), O_WRONLY | O_APPEND |
 				O_TRUNC), EPERM);
 	tl_check_errno("H1: ...and truncate(): EPERM",
 		       truncate(tl_path("%s/log2", m), 0) ? errno : 0, EPERM);
@@ -272,7 +255,7 @@ static void test_append_only(struct conn *c, const char *back)
 	err = chattr(tl_path("%s/imm", back), FS_IMMUTABLE_FL, 0);
 	tl_check_errno("H1: chattr +i on the backing", err, 0);
 	tl_check_errno("H1: immutable: open O_WRONLY|O_APPEND: EPERM",
-		       open_err(tl_path("%s/imm", m), O_WRONLY | O_APPEND),
+		       tl_open_err(tl_path("%s/imm", m), O_WRONLY | O_APPEND),
 		       EPERM);
 	tl_check_errno("H1: immutable: truncate(): EPERM",
 		       truncate(tl_path("%s/imm", m), 0) ? errno : 0, EPERM);
@@ -300,8 +283,8 @@ static void test_kernel_ids(struct conn *c, const char *back)
 
 	script_tagged(c, "user_mv", S_IFDIR | 0755, MOVE_USER_TAG);
 	tl_check_errno("H3: user_mv (a server dir, RENAME2/LINK: USER)",
-		       stat_err(tl_path("%s/user_mv/f", m)) ?:
-		       stat_err(tl_path("%s/sub/g", m)), 0);
+		       tl_stat_err(tl_path("%s/user_mv/f", m)) ?:
+		       tl_stat_err(tl_path("%s/sub/g", m)), 0);
 	rawfuse_snapshot(&c->rf, ops0);
 	tl_check_errno("H3: rename from a USER dir into a kernel dir: EXDEV",
 		       rename(tl_path("%s/user_mv/f", m),
@@ -321,10 +304,10 @@ static void test_kernel_ids(struct conn *c, const char *back)
 		 rawfuse_ops_of(&c->rf, FUSE_LINK) == ops0[FUSE_LINK], "%s",
 		 rawfuse_requests_since(&c->rf, ops0));
 	tl_check("H3: the backing is unchanged",
-		 stat_err(tl_path("%s/user_mv/f", back)) == 0 &&
-		 stat_err(tl_path("%s/sub/g", back)) == 0 &&
-		 stat_err(tl_path("%s/sub/f2", back)) == ENOENT &&
-		 stat_err(tl_path("%s/user_mv/lnk", back)) == ENOENT,
+		 tl_stat_err(tl_path("%s/user_mv/f", back)) == 0 &&
+		 tl_stat_err(tl_path("%s/sub/g", back)) == 0 &&
+		 tl_stat_err(tl_path("%s/sub/f2", back)) == ENOENT &&
+		 tl_stat_err(tl_path("%s/user_mv/lnk", back)) == ENOENT,
 		 "changed");
 	tl_check_errno("H3: a rename between kernel dirs still works",
 		       rename(tl_path("%s/sub/g", m),
@@ -355,7 +338,7 @@ static void test_setattr_fh(struct conn *c)
 
 	script_tagged(c, "user_sa", S_IFREG | 04777, SETATTR_USER_TAG);
 	tl_check_errno("H4: user_sa (a server file, SETATTR: USER)",
-		       stat_err(f), 0);
+		       tl_stat_err(f), 0);
 	sa0 = atomic_load(&c->setattrs);
 	tl_check_errno("H4: ftruncate of a file opened on the backing",
 		       ftruncate_fn((void *)f), 0);
@@ -467,11 +450,11 @@ static void test_kernel_codes(struct conn *c)
 
 	script_tagged(c, "user_kerr", S_IFDIR | 0755, KERR_TAG);
 	tl_check_errno("M4: pre-filter -ERESTARTSYS (GETATTR): EIO",
-		       stat_err(f), EIO);
+		       tl_stat_err(f), EIO);
 	tl_check_errno("M4: pre-filter -MAX_ERRNO (STATFS): EIO",
 		       statfs(f, &sfs) ? errno : 0, EIO);
 	tl_check_errno("M4: pre-filter -134 (OPEN): EIO",
-		       open_err(f, O_RDONLY), EIO);
+		       tl_open_err(f, O_RDONLY), EIO);
 	tl_check_errno("M4: pre-filter -EHWPOISON (GETXATTR) is an errno",
 		       getxattr(f, "user.x", buf, sizeof(buf)) < 0 ? errno : 0,
 		       EHWPOISON);
@@ -491,7 +474,7 @@ static void test_idmap(const char *back)
 			   "bpf_review", true, NULL, "default_permissions",
 			   FUSE_ALLOW_IDMAP);
 	tl_check_errno("H6: FUSE_BPF + FUSE_ALLOW_IDMAP: the mount works",
-		       stat_err(rf.mnt), 0);
+		       tl_stat_err(rf.mnt), 0);
 	id = rawfuse_backing_open(&rf, back);
 	tl_check_errno("H6: ...but FUSE_BPF is not accepted: BACKING_OPEN "
 		       "EOPNOTSUPP", id < 0 ? -id : 0, EOPNOTSUPP);

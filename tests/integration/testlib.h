@@ -125,6 +125,25 @@ static inline bool tl_check_errno2(const char *name, int got_errno, int exp1,
 #define tl_check_call(name, expr, expected) \
 	tl_check_errno(name, TL_ERR(expr), expected)
 
+/* stat(2) of @path: 0 or its errno */
+static inline int tl_stat_err(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? errno : 0;
+}
+
+/* open(2) of @path with @flags (mode 0644 if it creates), closed again: 0 or its errno */
+static inline int tl_open_err(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
 static inline int tl_done(void)
 {
 	if (tl_skipped)
