@@ -54,7 +54,7 @@ struct inode {
 	uint32_t passthrough_opens;	/* opens replied FOPEN_PASSTHROUGH */
 	uint32_t rdwr_passthrough_opens; /* of those, O_RDWR (can mmap-write) */
 	uint32_t cached_opens;		/* daemon-served opens (and O_DIRECT) */
-	struct lock_owner *lock_owners;	/* POSIX locks, see locks.c */
+	struct lock_owner *lock_owners;	/* POSIX locks, lock_owners.c */
 	/* mode bpf: the LOOKUP reply extension last sent (mode.c, table lock) */
 	struct fuse_bpf_entry_out kentry;
 	uint64_t kentry_gen;		/* policy generation it was sent in */
@@ -123,6 +123,7 @@ struct daemon {
 
 	bool passthrough_fallback_logged;
 	struct policy *policy;		/* NULL: no policy maps */
+	struct policy_reload *reload;	/* policy_reload.c; NULL: not running */
 	uint32_t filter_id;		/* mode bpf: the policy filter, 0: none */
 	struct backing_watch *watch;	/* backing_watch.c; NULL: not watching */
 	/* locks.c: F_SETLKW waits on their own threads (atomic) */
@@ -150,7 +151,10 @@ void inode_table_destroy(struct daemon *d);
 struct inode *inode_get(struct daemon *d, fuse_ino_t ino);
 /* raw_io.c, before reading the next request: unpins the last one's inodes */
 void inode_request_done(struct daemon *d);
-/* Looks @name up in @parent ("." and ".." included) and takes a reference. */
+/*
+ * Looks @name up in @parent ("." and ".." included) and takes a reference;
+ * @e has the daemon's cache timeouts (entry_lookup: the policy's)
+ */
 int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 		 struct fuse_entry_param *e, struct inode **out);
 /* LOOKUP "." of a nodeid the kernel rebuilt from an export handle. */
@@ -171,6 +175,18 @@ int inode_stat(struct inode *inode, struct stat *st);
  * is reopened and pinned as by inode_get if it was dropped
  */
 void inode_proc_path(struct inode *inode, char *buf, size_t len);
+
+/*
+ * entry.c: the entries the daemon replies: inode_lookup*, then the inode
+ * tagged for the policy and the cache timeouts that the policy and
+ * passthrough allow
+ */
+int entry_lookup(struct daemon *d, struct inode *parent, const char *name,
+		 struct fuse_entry_param *e, struct inode **out);
+int entry_lookup_self(struct daemon *d, fuse_ino_t ino,
+		      struct fuse_entry_param *e, struct inode **out);
+/* the attribute timeout of a GETATTR/SETATTR reply */
+double entry_attr_timeout(struct daemon *d, struct inode *inode);
 
 /* ops_*.c: each fills its part of the lowlevel operation table */
 void ops_entry_fill(struct fuse_lowlevel_ops *ops);
@@ -200,17 +216,9 @@ void passthrough_release(struct daemon *d, struct inode *inode,
  */
 double passthrough_attr_timeout(struct inode *inode, double timeout);
 
-/* raw_io.c */
+/* raw_io.c (the request a worker handles and its reply patches: request.h) */
 extern const struct fuse_custom_io raw_io;
-/* Patches the reply of the current request (same thread). */
-void raw_io_reply_passthrough(int32_t backing_id);
-void raw_io_reply_entry_ext(const void *ext, size_t len);
 int raw_io_wait_init(struct daemon *d, int timeout_sec);
-
-/* raw_io.c: the request this worker thread is handling */
-uint32_t raw_io_current_opcode(void);
-/* its reply goes to the audit ring buffer (policy_audit_emit) */
-void raw_io_audit(uint32_t tag, uint64_t nodeid, bool denied);
 
 /* policy.c: enforcement from the policy maps; no-ops without them */
 struct fusebpf_policy;
@@ -218,11 +226,11 @@ int policy_init(struct daemon *d, const struct fusebpf_policy *compiled);
 int policy_pin(struct daemon *d);
 /* removes the pinned maps of a dead instance @name (runtime.c) */
 void policy_unpin_dead(const char *name);
-/* once mounted: applies policy loads to the kernel's caches */
-int policy_start(struct daemon *d);
-/* before the session goes away */
-void policy_stop(struct daemon *d);
 void policy_destroy(struct daemon *d);
+/* meta.generation: moved by every policy load */
+uint64_t policy_generation(struct daemon *d);
+/* a load of generation @gen reached the kernel's caches (meta.applied) */
+void policy_set_applied(struct daemon *d, uint64_t gen);
 void policy_tag_lookup(struct daemon *d, struct inode *parent,
 		       struct inode *inode, const char *name,
 		       const struct stat *st);
@@ -259,6 +267,11 @@ struct policy_kernel_entry {
 void policy_kernel_entry(struct daemon *d, struct inode *inode,
 			 struct policy_kernel_entry *ke);
 
+/* policy_reload.c: once mounted, applies policy loads to the kernel's caches */
+int policy_reload_start(struct daemon *d);
+/* before the session goes away; no-op when not started */
+void policy_reload_stop(struct daemon *d);
+
 /* bpf_filter.c: the policy filter in the kernel (mode bpf) */
 int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id);
 int bpf_filter_pin(const char *pin_dir);
@@ -292,13 +305,7 @@ int runtime_create(struct daemon *d);
 int runtime_publish(struct daemon *d);
 void runtime_remove(struct daemon *d);
 
-/* locks.c: drop the POSIX locks of @owner (close semantics) */
-void locks_release_owner(struct daemon *d, struct inode *inode,
-			 uint64_t owner);
-/* RELEASE of @of: drop the locks of owners that locked through it (OFD) */
-void locks_release_file(struct daemon *d, const struct open_file *of);
-/* the inode is retired: drop every owner's description */
-void locks_drop_all(struct inode *inode);
+/* locks.c (the owners kept per inode: lock_owners.h) */
 /* the loop has ended: waiting F_SETLKW threads end */
 void locks_stop(struct daemon *d);
 

@@ -26,6 +26,7 @@
 
 #include "fusebpf/names.h"
 #include "fusebpfd.h"
+#include "lock_owners.h"
 
 /* Retired nodes kept for export handles and stable nodeids. */
 #define RETIRED_MAX	65536
@@ -231,7 +232,7 @@ static void retire_inode(struct fusebpf_node *node, void *data)
 	struct inode *inode = (struct inode *)node;
 	struct daemon *d = data;
 
-	locks_drop_all(inode);
+	lock_owners_drop_all(inode);
 	if (inode->fd >= 0) {
 		fd_closed(&d->table, inode);
 		close(inode->fd);
@@ -420,10 +421,9 @@ static void fill_entry(struct daemon *d, struct inode *inode,
 	e->ino = inode->node.nodeid;
 	e->generation = inode->node.generation;
 	e->attr = *st;
-	/* 0 where the policy decides per caller: see policy.c */
-	e->attr_timeout = policy_timeout(d, inode);
-	e->entry_timeout = e->attr_timeout > 0 ? d->entry_timeout : 0;
-	e->attr_timeout = passthrough_attr_timeout(inode, e->attr_timeout);
+	/* the caller's timeouts: entry.c has the policy's and passthrough's */
+	e->attr_timeout = d->timeout;
+	e->entry_timeout = d->entry_timeout;
 }
 
 /*
@@ -517,7 +517,6 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
 		return ret;
-	policy_tag_lookup(d, parent, inode, name, &st);
 	fill_entry(d, inode, &st, e);
 	if (out)
 		*out = inode;

@@ -19,6 +19,7 @@
  * OFD locks have no pid: F_GETLK reports the pid that last locked through
  * the owner holding the conflicting lock (0 for a lock taken directly on
  * the backing file).
+ * The owners of an inode and their descriptions: lock_owners.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,14 +31,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
-
-struct lock_owner {
-	uint64_t owner;
-	const struct open_file *of;	/* the open it first locked through */
-	pid_t pid;		/* of the last SETLK through this owner */
-	int fd;
-	struct lock_owner *next;
-};
+#include "lock_owners.h"
 
 static int open_for_locks(struct inode *inode)
 {
@@ -50,16 +44,6 @@ static int open_for_locks(struct inode *inode)
 		       errno == ETXTBSY))
 		fd = open(proc, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
-}
-
-static struct lock_owner *find_owner(struct inode *inode, uint64_t owner)
-{
-	struct lock_owner *lo;
-
-	for (lo = inode->lock_owners; lo; lo = lo->next)
-		if (lo->owner == owner)
-			break;
-	return lo;
 }
 
 /*
@@ -75,7 +59,7 @@ static int owner_fd(struct daemon *d, const struct open_file *of,
 
 	for (;;) {
 		pthread_mutex_lock(&d->table.lock);
-		lo = find_owner(inode, owner);
+		lo = lock_owners_find(inode, owner);
 		if (!lo && fresh) {
 			lo = fresh;
 			lo->next = inode->lock_owners;
@@ -112,59 +96,6 @@ static int owner_fd(struct daemon *d, const struct open_file *of,
 		free(fresh);
 	}
 	return fd;
-}
-
-void locks_release_owner(struct daemon *d, struct inode *inode,
-			 uint64_t owner)
-{
-	struct lock_owner **pp, *lo = NULL;
-
-	pthread_mutex_lock(&d->table.lock);
-	for (pp = &inode->lock_owners; *pp; pp = &(*pp)->next) {
-		if ((*pp)->owner == owner) {
-			lo = *pp;
-			*pp = lo->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&d->table.lock);
-	if (lo) {
-		close(lo->fd);
-		free(lo);
-	}
-}
-
-void locks_release_file(struct daemon *d, const struct open_file *of)
-{
-	struct lock_owner **pp, *lo, *gone = NULL;
-
-	pthread_mutex_lock(&d->table.lock);
-	for (pp = &of->inode->lock_owners; (lo = *pp);) {
-		if (lo->of == of) {
-			*pp = lo->next;
-			lo->next = gone;
-			gone = lo;
-		} else {
-			pp = &lo->next;
-		}
-	}
-	pthread_mutex_unlock(&d->table.lock);
-	while ((lo = gone)) {
-		gone = lo->next;
-		close(lo->fd);
-		free(lo);
-	}
-}
-
-void locks_drop_all(struct inode *inode)
-{
-	while (inode->lock_owners) {
-		struct lock_owner *lo = inode->lock_owners;
-
-		inode->lock_owners = lo->next;
-		close(lo->fd);
-		free(lo);
-	}
 }
 
 /*

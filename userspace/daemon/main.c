@@ -188,7 +188,7 @@ static void *startup_thread(void *arg)
 	if (!ret && d->filter_id && policy_pin_dir(d))
 		ret = bpf_filter_pin(policy_pin_dir(d));
 	if (!ret)
-		ret = policy_start(d);
+		ret = policy_reload_start(d);
 	if (!ret)
 		ret = backing_watch_start(d);
 	if (ret) {
@@ -272,7 +272,7 @@ static int run(struct daemon *d)
 	pthread_join(startup, NULL);
 	locks_stop(d);
 	backing_watch_stop(d);
-	policy_stop(d);
+	policy_reload_stop(d);
 	/* unpublish before unmounting: the instance name becomes free */
 	runtime_remove(d);
 	if (startup_failed)

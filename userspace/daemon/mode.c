@@ -28,6 +28,7 @@
 #include "fusebpf/fuse_compat.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
+#include "request.h"
 
 bool mode_bpf_available(void)
 {
@@ -199,5 +200,5 @@ void lookup_reply_ext(struct daemon *d, struct inode *inode,
 		}
 	}
 	kernel_entry_renew(d, inode, &ext, e);
-	raw_io_reply_entry_ext(&ext, sizeof(ext));
+	request_reply_entry_ext(&ext, sizeof(ext));
 }

@@ -108,7 +108,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			}
 		}
 		if (plus && !is_dot_or_dotdot(dh->entry->d_name)) {
-			err = -inode_lookup(d, dir, dh->entry->d_name, &e,
+			err = -entry_lookup(d, dir, dh->entry->d_name, &e,
 					    &child);
 			if (err == ENOENT) {	/* removed meanwhile */
 				err = 0;

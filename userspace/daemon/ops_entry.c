@@ -51,12 +51,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!strcmp(name, ".")) {
 		/* export handle of a forgotten nodeid (FUSE_EXPORT_SUPPORT) */
-		ret = inode_lookup_self(d, parent, &e, &inode);
+		ret = entry_lookup_self(d, parent, &e, &inode);
 	} else {
 		dir = inode_get(d, parent);
 		ret = dir ? -policy_check(req, dir, FUSEBPF_ACCESS_SEE) : -ESTALE;
 		if (!ret)
-			ret = inode_lookup(d, dir, name, &e, &inode);
+			ret = entry_lookup(d, dir, name, &e, &inode);
 		/* the caller may not know the name exists: ENOENT */
 		if (!ret) {
 			ret = -policy_check_lookup(req, dir, name, inode, &e);
@@ -102,8 +102,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, passthrough_attr_timeout(inode,
-				policy_timeout(req_daemon(req), inode)));
+		fuse_reply_attr(req, &st,
+				entry_attr_timeout(req_daemon(req), inode));
 }
 
 static struct timespec set_time(int valid, int set_bit, int now_bit,
@@ -190,8 +190,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, passthrough_attr_timeout(inode,
-				policy_timeout(req_daemon(req), inode)));
+		fuse_reply_attr(req, &st,
+				entry_attr_timeout(req_daemon(req), inode));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -273,7 +273,7 @@ static void finish_new(fuse_req_t req, struct inode *parent, const char *name,
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	ret = inode_lookup(req_daemon(req), parent, name, &e, &inode);
+	ret = entry_lookup(req_daemon(req), parent, name, &e, &inode);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -338,7 +338,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		fuse_reply_err(req, errno);
 		return;
 	}
-	ret = inode_lookup(req_daemon(req), dir, newname, &e, &linked);
+	ret = entry_lookup(req_daemon(req), dir, newname, &e, &linked);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else

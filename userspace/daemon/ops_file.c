@@ -14,6 +14,8 @@
 
 #include "fusebpfd.h"
 #include "killpriv.h"
+#include "lock_owners.h"
+#include "request.h"
 
 static struct open_file *fi_file(const struct fuse_file_info *fi)
 {
@@ -45,7 +47,7 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	of->backing_id = passthrough_open(d, inode, fd, of->rdwr);
 	of->cached = of->backing_id <= 0 && S_ISREG(inode->type);
 	if (of->backing_id > 0) {
-		raw_io_reply_passthrough(of->backing_id);
+		request_reply_passthrough(of->backing_id);
 		/*
 		 * O_RDWR: a shared mapping may write the backing file, so no
 		 * cached attributes while open (passthrough_attr_timeout())
@@ -165,7 +167,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret > 0)
 		ret = 0;
 	if (!ret)
-		ret = inode_lookup(d, dir, name, &e, &inode);
+		ret = entry_lookup(d, dir, name, &e, &inode);
 	if (ret) {
 		if (created)
 			unlinkat(dir->fd, name, 0);
@@ -216,7 +218,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int fd = dup(of->fd);
 
 	(void)ino;
-	locks_release_owner(req_daemon(req), of->inode, fi->lock_owner);
+	lock_owners_release(req_daemon(req), of->inode, fi->lock_owner);
 	if (fd < 0 || close(fd))
 		fuse_reply_err(req, errno);
 	else
@@ -231,7 +233,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 
 	(void)ino;
 	/* the kernel's owner of OFD locks is the open file: gone now */
-	locks_release_file(d, of);
+	lock_owners_release_file(d, of);
 	if (fi->flock_release)
 		flock(of->fd, LOCK_UN);
 	passthrough_release(d, of->inode, of->backing_id, of->rdwr);

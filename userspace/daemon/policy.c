@@ -25,10 +25,10 @@
  * path walk, in-use or not, and that LOOKUP carries the walking caller's
  * uid. A negative answer (ENOENT reply) is never cached by FUSE. Inodes no
  * policy path covers keep the normal timeouts; when a policy load moves
- * meta.generation, the sweeper thread drops every dentry the daemon handed
- * out (FUSE_NOTIFY_INVAL_ENTRY), so the new policy applies to the next
- * walk, and then sets meta.applied, which `fusebpfctl policy load` waits
- * for.
+ * meta.generation, the sweeper thread (policy_reload.c) drops every
+ * dentry the daemon handed out (FUSE_NOTIFY_INVAL_ENTRY), so the new
+ * policy applies to the next walk, and then sets meta.applied, which
+ * `fusebpfctl policy load` waits for.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -55,9 +55,9 @@
 #include "fusebpf/pseudofs.h"
 #include "policy.skel.h"
 #include "fusebpfd.h"
+#include "request.h"
 
 #define OWNER_SLOTS_MAX		4096
-#define SWEEP_PERIOD_MS		50
 
 /* A name of the policy maps: a path tree child or a hidden name */
 struct fold_name {
@@ -86,10 +86,6 @@ struct policy {
 	struct fold_name *fold;
 	size_t nr_fold;
 	uint64_t fold_gen;		/* generation + 1 of fold, 0: none */
-
-	pthread_t sweeper;
-	bool sweeper_running;
-	volatile bool stopping;
 };
 
 static void fold_free(struct policy *p);
@@ -329,119 +325,14 @@ fail:
 	return d->opts.policy ? ret : 0;
 }
 
-/* ---- after a policy load: drop the kernel's dentries ---- */
-
-struct entry_ref {
-	uint64_t parent;
-	char *name;
-};
-
-/* Adds the entry @name of @parent to @refs; false when out of memory */
-static bool add_ref(struct entry_ref **refs, size_t *n, size_t *cap,
-		    uint64_t parent, const char *name)
+uint64_t policy_generation(struct daemon *d)
 {
-	struct entry_ref *grown;
-
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 256;
-		grown = realloc(*refs, *cap * sizeof(**refs));
-		if (!grown)
-			return false;
-		*refs = grown;
-	}
-	(*refs)[*n].parent = parent;
-	(*refs)[*n].name = strdup(name);
-	if ((*refs)[*n].name)
-		(*n)++;
-	return true;
+	return generation(d->policy);
 }
 
-static void sweep(struct daemon *d)
+void policy_set_applied(struct daemon *d, uint64_t gen)
 {
-	struct fusebpf_node_registry *reg = &d->table.reg;
-	struct entry_ref *refs = NULL;
-	size_t n = 0, cap = 0;
-	bool room = true;
-
-	/* every entry the kernel may hold: the places of live inodes */
-	pthread_mutex_lock(&d->table.lock);
-	for (size_t b = 0; b < reg->nbuckets && room; b++) {
-		struct fusebpf_node *node;
-
-		for (node = reg->by_id[b]; node && room; node = node->id_next) {
-			struct inode *i = (struct inode *)node;
-
-			if (!fusebpf_node_retired(node) && i->name)
-				room = add_ref(&refs, &n, &cap, i->parent_id,
-					       i->name);
-		}
-	}
-	pthread_mutex_unlock(&d->table.lock);
-	/* outside any request: the kernel takes the parents' inode locks */
-	for (size_t i = 0; i < n; i++) {
-		fuse_lowlevel_notify_inval_entry(d->se, refs[i].parent,
-						 refs[i].name,
-						 strlen(refs[i].name));
-		free(refs[i].name);
-	}
-	free(refs);
-}
-
-static void *sweeper_thread(void *arg)
-{
-	struct daemon *d = arg;
-	struct policy *p = d->policy;
-	struct timespec period = { 0, SWEEP_PERIOD_MS * 1000000L };
-	uint64_t seen = generation(p);
-
-	__atomic_store_n(&p->meta->applied, seen, __ATOMIC_RELEASE);
-	while (!p->stopping) {
-		uint64_t gen = generation(p);
-
-		if (gen != seen) {
-			/* mode bpf: the root's kernel entry first (bpf_filter.c) */
-			if (d->filter_id)
-				bpf_filter_policy_loaded(d);
-			sweep(d);
-			seen = gen;
-			__atomic_store_n(&p->meta->applied, gen, __ATOMIC_RELEASE);
-		}
-		nanosleep(&period, NULL);
-	}
-	return NULL;
-}
-
-int policy_start(struct daemon *d)
-{
-	struct policy *p = d->policy;
-	sigset_t all, old;
-	int ret;
-
-	if (!p)
-		return 0;
-	/* termination signals belong to the loop threads */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ret = pthread_create(&p->sweeper, NULL, sweeper_thread, d);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (ret) {
-		log_error("policy: cannot start the sweeper thread: %s",
-			  strerror(ret));
-		return -ret;
-	}
-	p->sweeper_running = true;
-	return 0;
-}
-
-void policy_stop(struct daemon *d)
-{
-	struct policy *p = d->policy;
-
-	if (p && p->sweeper_running) {
-		p->stopping = true;
-		pthread_join(p->sweeper, NULL);
-		p->sweeper_running = false;
-	}
+	__atomic_store_n(&d->policy->meta->applied, gen, __ATOMIC_RELEASE);
 }
 
 void policy_destroy(struct daemon *d)
@@ -450,7 +341,6 @@ void policy_destroy(struct daemon *d)
 
 	if (!p)
 		return;
-	policy_stop(d);
 	if (p->pinned)
 		unpin_all(p->pin_dir, p->skel);
 	if (p->rules)
@@ -804,7 +694,7 @@ struct judge {
 	struct daemon *d;
 	uid_t uid;
 	uint32_t opcode;
-	bool audit;		/* the reply goes through raw_io_audit */
+	bool audit;		/* the reply goes through request_audit */
 	uint64_t gen;		/* the policy generation of this attempt */
 	uint32_t denied;	/* its refusals, counted when it counts */
 };
@@ -814,7 +704,7 @@ static struct judge judge_req(fuse_req_t req)
 	return (struct judge){
 		.d = req_daemon(req),
 		.uid = fuse_req_ctx(req)->uid,
-		.opcode = raw_io_current_opcode(),
+		.opcode = request_opcode(),
 		.audit = true,
 	};
 }
@@ -870,7 +760,7 @@ static int decide(const struct judge *j, const struct policy_tag *t,
 				    r.owner_uid == FUSEBPF_OWNER_DIR ?
 				    t->owner_uid : r.owner_uid, access);
 	if (audit && j->audit && (r.flags & FUSEBPF_RULE_AUDIT))
-		raw_io_audit(FUSEBPF_TAG(t->cls, t->slot), nodeid, err != 0);
+		request_audit(FUSEBPF_TAG(t->cls, t->slot), nodeid, err != 0);
 	return err;
 }
 

@@ -8,9 +8,9 @@
  *  - writev: patch the reply to that request: INIT flags2 and
  *    max_stack_depth, open/create replies with FOPEN_PASSTHROUGH and the
  *    backing id, lookup replies with the FUSE-BPF entry extension.
- * A libfuse worker reads a request and replies to it on the same thread
- * (all our handlers reply synchronously), so thread-local state ties a
- * reply to its request; the unique id is checked too.
+ * The handler leaves those patches in the request's thread-local state
+ * (request.c), which ties a reply to its request; the unique id is
+ * checked too.
  *
  * Decision requests of the kernel filter (mode bpf: opcode | FUSE_PREFILTER
  * or FUSE_POSTFILTER, include/fusebpf/policy_request.h) are unknown to
@@ -28,58 +28,21 @@
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
 #include "killpriv.h"
-
-struct current_request {
-	uint64_t unique;
-	uint32_t opcode;
-	int32_t backing_id;		/* open/create: passthrough id */
-	size_t ext_len;			/* lookup: FUSE-BPF entry extension */
-	unsigned char ext[sizeof(struct fuse_bpf_entry_out)];
-	uint32_t uid, pid;
-	bool audit;			/* reply goes to the audit ring buffer */
-	struct fusebpf_audit_event event;
-};
-
-static __thread struct current_request current;
-
-void raw_io_reply_passthrough(int32_t backing_id)
-{
-	current.backing_id = backing_id;
-}
-
-void raw_io_reply_entry_ext(const void *ext, size_t len)
-{
-	if (len > sizeof(current.ext))
-		len = sizeof(current.ext);
-	memcpy(current.ext, ext, len);
-	current.ext_len = len;
-}
-
-uint32_t raw_io_current_opcode(void)
-{
-	return current.opcode;
-}
-
-void raw_io_audit(uint32_t tag, uint64_t nodeid, bool denied)
-{
-	current.audit = true;
-	current.event.tag = tag;
-	current.event.nodeid = nodeid;
-	if (denied)
-		current.event.flags |= FUSEBPF_AUDIT_DENIED;
-}
+#include "request.h"
 
 /* The reply to an audited request is on its way: one event, with its result. */
 static void audit_reply(struct daemon *d, int32_t error)
 {
-	if (!current.audit)
+	struct request_state *cur = request_current();
+
+	if (!cur->audit)
 		return;
-	current.audit = false;
-	current.event.opcode = current.opcode;
-	current.event.uid = current.uid;
-	current.event.pid = current.pid;
-	current.event.result = error;
-	policy_audit_emit(d, &current.event);
+	cur->audit = false;
+	cur->event.opcode = cur->opcode;
+	cur->event.uid = cur->uid;
+	cur->event.pid = cur->pid;
+	cur->event.result = error;
+	policy_audit_emit(d, &cur->event);
 	fusebpf_stats_inc(&d->stats->audit_events);
 }
 
@@ -88,13 +51,11 @@ static void see_request(struct daemon *d, const void *buf, size_t len)
 	const struct fuse_in_header *in = buf;
 	uint64_t flags;
 
-	memset(&current, 0, sizeof(current));
-	if (len < sizeof(*in))
+	if (len < sizeof(*in)) {
+		request_begin(0, 0, 0, 0);
 		return;
-	current.unique = in->unique;
-	current.opcode = in->opcode;
-	current.uid = in->uid;
-	current.pid = in->pid;
+	}
+	request_begin(in->unique, in->opcode, in->uid, in->pid);
 	if (in->opcode < FUSEBPF_STATS_OPCODES)
 		fusebpf_stats_inc(&d->stats->requests[in->opcode]);
 	killpriv_see_request(buf, len);
@@ -207,13 +168,14 @@ static size_t body_len(const struct iovec *iov, int count)
 
 static ssize_t write_with_ext(int fd, struct iovec *iov, int count)
 {
+	struct request_state *cur = request_current();
 	struct fuse_out_header *out = iov[0].iov_base;
 	struct iovec ext_iov[count + 1];
 
 	memcpy(ext_iov, iov, sizeof(*iov) * count);
-	ext_iov[count].iov_base = current.ext;
-	ext_iov[count].iov_len = current.ext_len;
-	out->len += current.ext_len;
+	ext_iov[count].iov_base = cur->ext;
+	ext_iov[count].iov_len = cur->ext_len;
+	out->len += cur->ext_len;
 	return writev(fd, ext_iov, count + 1);
 }
 
@@ -221,19 +183,20 @@ static ssize_t raw_writev(int fd, struct iovec *iov, int count,
 			  void *userdata)
 {
 	struct daemon *d = userdata;
+	struct request_state *cur = request_current();
 	struct fuse_out_header *out = iov[0].iov_base;
 	size_t blen = body_len(iov, count);
 	bool ours = iov[0].iov_len >= sizeof(*out) && out->unique &&
-		    out->unique == current.unique && out->error == 0;
+		    out->unique == cur->unique && out->error == 0;
 	ssize_t n;
 	void *p;
 
 	if (iov[0].iov_len >= sizeof(*out) && out->unique &&
-	    out->unique == current.unique)
+	    out->unique == cur->unique)
 		audit_reply(d, out->error);
 	if (!ours)
 		return writev(fd, iov, count);
-	switch (current.opcode) {
+	switch (cur->opcode) {
 	case FUSE_INIT:
 		p = body_at(iov, count, 0, blen);
 		if (!p || fusebpf_init_out_add(p, blen, mode_init_flags(d),
@@ -248,12 +211,12 @@ static ssize_t raw_writev(int fd, struct iovec *iov, int count,
 		/* fuse_open_out ends the reply (after fuse_entry_out: CREATE) */
 		p = body_at(iov, count, blen - sizeof(struct fuse_compat_open_out),
 			    sizeof(struct fuse_compat_open_out));
-		if (current.backing_id > 0 && p)
+		if (cur->backing_id > 0 && p)
 			fusebpf_open_out_passthrough(p, sizeof(struct fuse_compat_open_out),
-						     current.backing_id);
+						     cur->backing_id);
 		return writev(fd, iov, count);
 	case FUSE_LOOKUP:
-		if (current.ext_len)
+		if (cur->ext_len)
 			return write_with_ext(fd, iov, count);
 		return writev(fd, iov, count);
 	default:
