@@ -1,6 +1,9 @@
 # fusebpf: everything is built into $(BUILD); nothing generated is committed.
 #
-#   make            build daemon, ctl, BPF objects + skeletons, test programs
+#   make            build libfusebpf, daemon, ctl, BPF objects + skeletons,
+#                   test programs, examples
+#   make install    libfusebpf, its header and fusebpf.pc, fusebpfd,
+#                   fusebpfctl under PREFIX (/usr/local) [DESTDIR]
 #   make demo       the main job: mount a sample Android-like tree and walk it
 #   make test       all tests: host suites in every mode, then the VM suite
 #   make kernel     build (or fetch from cache) the patched 6.12 kernel
@@ -14,6 +17,7 @@ BUILD		?= build
 CC		?= cc
 CLANG		?= clang
 BPFTOOL		?= bpftool
+comma		:= ,
 ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS		?= -O2 -g
@@ -23,9 +27,16 @@ LDLIBS_FUSE	:= $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 LDLIBS_BPF	:= -lbpf -lelf -lz
 
 DEPS_STAMP	:= $(BUILD)/.deps-installed
+PREFIX		?= /usr/local
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+BINDIR		?= $(PREFIX)/bin
 
 COMMON_SRC	:= $(wildcard userspace/common/*.c)
-DAEMON_SRC	:= $(wildcard userspace/daemon/*.c)
+# libfusebpf: the API (userspace/lib) over the daemon's inside
+# (userspace/daemon); fusebpfd (userspace/fusebpfd) is a command line over it
+LIB_SRC		:= $(wildcard userspace/lib/*.c userspace/daemon/*.c)
+FUSEBPFD_SRC	:= $(wildcard userspace/fusebpfd/*.c)
 CTL_SRC		:= $(wildcard userspace/ctl/*.c)
 BPF_SRC		:= $(wildcard bpf/*.bpf.c)
 BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
@@ -34,12 +45,22 @@ TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HEADERS		:= $(wildcard include/*/*.h include/*/*/*.h userspace/*/*.h)
 
 COMMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC))
-DAEMON_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC))
+LIB_OBJ		:= $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+LIB_PIC_OBJ	:= $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC) $(COMMON_SRC))
+FUSEBPFD_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(FUSEBPFD_SRC))
+LIB_SONAME	:= libfusebpf.so.1
+LIB_LIBS	:= $(LDLIBS_FUSE) $(LDLIBS_BPF) -lpthread
+LIB_TARGETS	:= $(BUILD)/libfusebpf.a $(BUILD)/$(LIB_SONAME) \
+		   $(BUILD)/libfusebpf.so $(BUILD)/pkgconfig/fusebpf.pc \
+		   $(BUILD)/pkgconfig/fusebpf-uninstalled.pc
+EXAMPLES	:= $(BUILD)/examples/media-indexer/media-indexer
 CTL_OBJ		:= $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRC))
 
-.PHONY: all deps demo test test-host test-vm kernel kernel-bench vm-test vm-shell vm-demo bench vm-bench \
+.PHONY: all lib examples install deps demo test test-host test-vm kernel kernel-bench vm-test vm-shell vm-demo bench vm-bench \
 	check-uapi fuzz-smoke clean
-all: $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS)
+all: lib $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(TEST_BINS) examples
+lib: $(LIB_TARGETS)
+examples: $(EXAMPLES)
 
 # Every build step needs the Debian packages; install what is missing once.
 deps: $(DEPS_STAMP)
@@ -66,15 +87,70 @@ $(BUILD)/%.o: %.c $(HEADERS) $(BPF_SKELS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/fusebpfd: $(DAEMON_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_FUSE) $(LDLIBS_BPF) -lpthread
+# the shared library exports fusebpf.h's API only (FUSEBPF_API)
+$(BUILD)/pic/%.o: %.c $(HEADERS) $(BPF_SKELS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/libfusebpf.a: $(LIB_OBJ) $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/$(LIB_SONAME): $(LIB_PIC_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) -Wl,--no-undefined \
+		$^ -o $@ $(LIB_LIBS)
+
+$(BUILD)/libfusebpf.so: $(BUILD)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $@
+
+# fusebpf.pc for `make install`; fusebpf-uninstalled.pc (which pkg-config
+# prefers) for builds against this build directory:
+#   PKG_CONFIG_PATH=$(BUILD)/pkgconfig pkg-config --cflags --libs fusebpf
+# $(call pc_file,libdir,includedir,extra Libs flags)
+pc_file = { echo 'libdir=$(1)'; echo 'includedir=$(2)'; echo; \
+	echo 'Name: fusebpf'; \
+	echo 'Description: FUSE mounts stacked over a backing directory, with eBPF policy'; \
+	echo 'Version: 1.0.0'; echo 'Cflags: -I$${includedir}'; \
+	echo 'Libs: -L$${libdir} $(3)-lfusebpf'; \
+	echo 'Libs.private: $(LIB_LIBS)'; }
+$(BUILD)/pkgconfig/fusebpf.pc: Makefile
+	@mkdir -p $(@D)
+	$(call pc_file,$(LIBDIR),$(INCLUDEDIR),) > $@
+$(BUILD)/pkgconfig/fusebpf-uninstalled.pc: Makefile
+	@mkdir -p $(@D)
+	$(call pc_file,$(abspath $(BUILD)),$(abspath include),-Wl$(comma)-rpath$(comma)$${libdir} ) > $@
+
+$(BUILD)/fusebpfd: $(FUSEBPFD_OBJ) $(BUILD)/libfusebpf.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(LIB_LIBS)
+
+# the examples see only what an installed libfusebpf offers
+EXAMPLE_CFLAGS	:= -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+PKG_LIB		= PKG_CONFIG_PATH=$(BUILD)/pkgconfig pkg-config
+$(BUILD)/examples/media-indexer/media-indexer: $(wildcard examples/media-indexer/*.c examples/media-indexer/*.h) \
+		include/fusebpf/fusebpf.h $(BUILD)/libfusebpf.so \
+		$(BUILD)/pkgconfig/fusebpf-uninstalled.pc
+	@mkdir -p $(@D)
+	$(CC) $(EXAMPLE_CFLAGS) $$($(PKG_LIB) --cflags fusebpf) \
+		$(filter %.c,$^) -o $@ $$($(PKG_LIB) --libs fusebpf) -lsqlite3
+
+install: lib $(BUILD)/fusebpfd $(BUILD)/fusebpfctl
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/fusebpf \
+		$(DESTDIR)$(BINDIR)
+	install -m 644 include/fusebpf/fusebpf.h $(DESTDIR)$(INCLUDEDIR)/fusebpf/
+	install -m 644 $(BUILD)/libfusebpf.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libfusebpf.so
+	install -m 644 $(BUILD)/pkgconfig/fusebpf.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(DESTDIR)$(BINDIR)/
 
 $(BUILD)/fusebpfctl: $(CTL_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_BPF)
 
 $(BUILD)/tests/%: tests/%.c $(HEADERS) $(COMMON_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< $(COMMON_OBJ) -o $@ $(LDLIBS_BPF) -lpthread
+	$(CC) $(CFLAGS) $< $(COMMON_OBJ) -o $@ $(LDLIBS_BPF) -lpthread $(TEST_LIBS)
+# the example embedder's test reads its SQLite index
+$(BUILD)/tests/integration/media_indexer: TEST_LIBS := -lsqlite3
 # the benchmark helpers' shared header (not under include/)
 $(filter $(BUILD)/tests/bench/%,$(TEST_BINS)): tests/bench/benchlib.h
 # the integration tests' shared headers (testlib.h, rawfuse.h, ...)

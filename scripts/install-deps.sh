@@ -10,7 +10,7 @@ KSRC=linux-source-6.12
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libbpf-dev bpftool clang llvm
 libelf-dev zlib1g-dev qemu-system-x86 flex bison bc libssl-dev
 dwarves cpio kmod rsync xz-utils attr acl fio bindfs gnuplot-nox jq python3
-ccache e2fsprogs util-linux procps libclang-rt-14-dev"
+ccache e2fsprogs util-linux procps libclang-rt-14-dev libsqlite3-dev"
 KSRC_WANT=$(sed -n "s/^$KSRC //p" "$HERE/../kernel-patches/base-version")
 
 installed_version() {

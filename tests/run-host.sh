@@ -4,7 +4,7 @@
 # plus the unit tests. Builds nothing (make does). Needs root.
 #
 #   tests/run-host.sh [--mode reference|userspace|passthrough|bpf|all]...
-#                     [--suite unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|bench|all]...
+#                     [--suite unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|media|bench|all]...
 #                     [--verbose] [--keep-logs]
 #
 # Scratch directories live under $FUSEBPF_TEST_DIR (default /tmp; ext4 here,
@@ -44,7 +44,7 @@ for m in "${MODES[@]}"; do
 	*) echo "run-host: unknown mode '$m'" >&2; exit 2 ;; esac
 done
 for s in "${SUITES[@]}"; do
-	case "$s" in unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|bench|all) ;;
+	case "$s" in unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|media|bench|all) ;;
 	*) echo "run-host: unknown suite '$s'" >&2; exit 2 ;; esac
 done
 [ " ${MODES[*]} " = " all " ] && MODES=(reference userspace passthrough)
@@ -510,6 +510,31 @@ run_coherence() {
 }
 # --- end of coherence suite
 
+# --- the example embedder (examples/media-indexer, libfusebpf): random
+# operations as several uids through its mount; its SQLite index must
+# equal the tree and its grants must hold. Mode userspace also with the
+# indexer's own poll loop driving the mount (--loop).
+MEDIA_OPS=${MEDIA_OPS:-300}
+run_media() {
+	local mode=$1 bin="$BUILD/examples/media-indexer/media-indexer"
+	if [ ! -x "$bin" ] || [ ! -x "$INT/media_indexer" ]; then
+		echo "    not ok - $mode/media-indexer: $bin missing (make)"
+		record "$mode/media-indexer" 0 1
+		return
+	fi
+	echo "== mode $mode, media-indexer ($MEDIA_OPS operations)"
+	run_suite "$mode/media-indexer" "$INT/media_indexer" --indexer "$bin" \
+		--dir "$SCRATCH/$mode-media" --mode "$mode" --ops "$MEDIA_OPS"
+	[ "$mode" = userspace ] &&
+		run_suite "$mode/media-indexer --loop" "$INT/media_indexer" \
+			--indexer "$bin" --dir "$SCRATCH/$mode-media-loop" \
+			--mode "$mode" --ops "$MEDIA_OPS" --loop
+	# a failed run may leave its mount behind
+	umount -l "$SCRATCH/$mode-media/mnt" "$SCRATCH/$mode-media-loop/mnt" 2>/dev/null
+	return 0
+}
+# --- end of media-indexer
+
 echo "fusebpf host tests: modes ${MODES[*]}, suites ${SUITES[*]}, scratch $SCRATCH, logs $LOGDIR"
 want_suite unit && run_unit_tests
 # What a fresh machine lacks (tracefs, debugfs, bpffs): the demo walk and
@@ -522,7 +547,8 @@ for mode in "${MODES[@]}"; do
 	*) run_mode "$mode"
 	   # mode bpf: enforced by the kernel's policy filter (0009)
 	   want_suite policy && run_policy "$mode"
-	   [ "$mode" != bpf ] && want_suite coherence && run_coherence "$mode" ;;
+	   [ "$mode" != bpf ] && want_suite coherence && run_coherence "$mode"
+	   want_suite media && run_media "$mode" ;;
 	esac
 done
 

@@ -48,6 +48,11 @@ struct fusebpf_options {
 int fusebpf_options_parse(struct fusebpf_options *opts, int argc,
 			  char **argv, char *err, size_t errlen);
 void fusebpf_options_free(struct fusebpf_options *opts);
+/*
+ * A served path normalized (no leading, trailing or double slashes, no
+ * "."), malloc'ed; NULL for "..", the root itself, or ENOMEM.
+ */
+char *fusebpf_served_normalize(const char *path);
 
 /*
  * Relation of a relative path ("" is the root) to the served subtrees:

@@ -66,7 +66,9 @@
 #define FUSEBPF_RULE_HIDDEN	(1u << 2)	/* the subtree is invisible */
 #define FUSEBPF_RULE_SERVED	(1u << 3)	/* the daemon serves it */
 #define FUSEBPF_RULE_AUDIT	(1u << 4)	/* ops go to audit_events */
-#define FUSEBPF_RULE_FLAGS	0x1fu
+#define FUSEBPF_RULE_DECIDE	(1u << 5)	/* the embedder's hook decides
+						 * (libfusebpf hooks.decide) */
+#define FUSEBPF_RULE_FLAGS	0x3fu
 
 /* struct fusebpf_rule.owner_uid: the uid of the directory the path matched */
 #define FUSEBPF_OWNER_DIR	0xffffffffu

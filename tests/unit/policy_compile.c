@@ -244,10 +244,22 @@ static void test_full(void)
 			CHECK(p.paths[i].val.node != p.paths[j].val.node);
 }
 
+/* "decide PATH": the embedder's hook judges the subtree, composed down */
+static void test_decide(void)
+{
+	CHECK(compile("owner-only Android/data/*\ndecide DCIM\n"
+		      "read-only DCIM/Camera\n") == 0);
+	CHECK(rule_at("DCIM").flags == FUSEBPF_RULE_DECIDE);
+	CHECK(rule_at("DCIM/Camera").flags ==
+	      (FUSEBPF_RULE_DECIDE | FUSEBPF_RULE_READ_ONLY));
+	CHECK(!(rule_at("Android/data/*").flags & FUSEBPF_RULE_DECIDE));
+	CHECK(compile("decide DCIM exempt=privileged\n") == -1);
+}
+
 static void test_errors(void)
 {
 	CHECK(compile("read-only DCIM\nbogus x\n") == -1);
-	CHECK(!strcmp(err, "t.policy:2: unknown directive 'bogus' (privileged-uid, owner-only, read-only, hide, served, audit)"));
+	CHECK(!strcmp(err, "t.policy:2: unknown directive 'bogus' (privileged-uid, owner-only, read-only, hide, served, audit, decide)"));
 	CHECK(p.nr_classes == 0 && p.nr_paths == 0);
 	CHECK(compile("\n\nread-only a/../b\n") == -1 && !strncmp(err, "t.policy:3: ", 12));
 	CHECK(compile("read-only a/b*\n") == -1 && strstr(err, "whole path components"));
@@ -284,6 +296,7 @@ static void test_limits(void)
 int main(void)
 {
 	test_full();
+	test_decide();
 	test_errors();
 	test_limits();
 	test_compose_below_star();

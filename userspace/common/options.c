@@ -22,7 +22,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
  * Normalizes a served path: strips leading/trailing/duplicate slashes and
  * "." components; rejects "..", empty paths and the root itself.
  */
-static char *normalize_relpath(const char *in)
+char *fusebpf_served_normalize(const char *in)
 {
 	size_t len = strlen(in);
 	char *out = malloc(len + 1);
@@ -65,7 +65,7 @@ static int parse_served(struct fusebpf_options *opts, const char *val,
 		return fail(err, errlen, "out of memory");
 	for (char *tok = strtok_r(list, ":", &save); tok;
 	     tok = strtok_r(NULL, ":", &save)) {
-		char *rel = normalize_relpath(tok);
+		char *rel = fusebpf_served_normalize(tok);
 
 		if (!rel) {
 			ret = fail(err, errlen,

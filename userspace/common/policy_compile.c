@@ -19,7 +19,7 @@
 #define MAX_TOKENS	64
 #define MAX_COMPONENTS	64
 #define MAX_PATH_BYTES	(PATH_MAX - 1)	/* a policy path as written */
-#define NR_FLAGS	5
+#define NR_FLAGS	6
 
 /*
  * A path as the file writes it: a node of the rule tree, before the rules
@@ -78,7 +78,7 @@ static int fail(struct compiler *c, const char *fmt, ...)
 }
 
 static const char *const flag_names[] = {
-	"owner-only", "read-only", "hide", "served", "audit",
+	"owner-only", "read-only", "hide", "served", "audit", "decide",
 };
 
 const char *fusebpf_rule_flags_str(__u32 flags, char *buf, size_t len)
@@ -372,6 +372,8 @@ static int directive_rule(struct compiler *c, const char *dir, char **tok,
 		       exempt_bits(c, o.exempt, 0, &r->hide_exempt) ? -1 : 0;
 	if (!strcmp(dir, "served"))
 		return set_flag(c, id, 3);
+	if (!strcmp(dir, "decide"))
+		return set_flag(c, id, 5);
 	return set_flag(c, id, 4);
 }
 
@@ -403,9 +405,9 @@ static int compile_line(struct compiler *c, char *line)
 	}
 	if (!strcmp(tok[0], "owner-only") || !strcmp(tok[0], "read-only") ||
 	    !strcmp(tok[0], "hide") || !strcmp(tok[0], "served") ||
-	    !strcmp(tok[0], "audit"))
+	    !strcmp(tok[0], "audit") || !strcmp(tok[0], "decide"))
 		return directive_rule(c, tok[0], tok + 1, ntok - 1);
-	return fail(c, "unknown directive '%s' (privileged-uid, owner-only, read-only, hide, served, audit)",
+	return fail(c, "unknown directive '%s' (privileged-uid, owner-only, read-only, hide, served, audit, decide)",
 		    tok[0]);
 }
 

@@ -398,6 +398,8 @@ static void *watch_thread(void *arg)
 		{ .fd = w->stop_fd, .events = POLLIN },
 	};
 
+	log_bind(d);
+
 	for (;;) {
 		const struct fanotify_event_metadata *m;
 		bool overflow = false;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "fusebpf/fusebpf.h"
 #include "fusebpf/node_registry.h"
 #include "fusebpf/options.h"
 #include "fusebpf/policy.h"
@@ -73,6 +74,10 @@ struct open_file {
 	int32_t backing_id;		/* > 0: replied FOPEN_PASSTHROUGH */
 	bool cached;			/* counted in inode->cached_opens */
 	bool rdwr;			/* O_RDWR */
+	bool writable;			/* O_WRONLY or O_RDWR */
+	uid_t uid;			/* the opener (RELEASE has no caller) */
+	gid_t gid;
+	pid_t pid;
 };
 
 static inline int fi_fd(const struct fuse_file_info *fi)
@@ -129,6 +134,9 @@ struct daemon {
 	/* locks.c: F_SETLKW waits on their own threads (atomic) */
 	unsigned int lock_waiters;
 	bool lock_waiters_stop;
+	/* the embedder's (include/fusebpf/fusebpf.h), hooks.c */
+	struct fusebpf_hooks hooks;
+	struct hooks *hk;
 };
 
 static inline struct daemon *req_daemon(fuse_req_t req)
@@ -136,7 +144,8 @@ static inline struct daemon *req_daemon(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* log.c */
+/* log.c: to hooks.log of the daemon this thread works for (log_bind) */
+void log_bind(const struct daemon *d);
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -187,6 +196,9 @@ int entry_lookup_self(struct daemon *d, fuse_ino_t ino,
 		      struct fuse_entry_param *e, struct inode **out);
 /* the attribute timeout of a GETATTR/SETATTR reply */
 double entry_attr_timeout(struct daemon *d, struct inode *inode);
+
+/* session.c: the libfuse session with our operations */
+struct fuse_session *session_new(struct daemon *d);
 
 /* ops_*.c: each fills its part of the lowlevel operation table */
 void ops_entry_fill(struct fuse_lowlevel_ops *ops);

@@ -230,8 +230,10 @@ static void *lock_wait_thread(void *arg)
 {
 	struct lock_wait *w = arg;
 	struct daemon *d = w->d;
+	int err;
 
-	int err = wait_for_lock(d, w->req, w->fd, &w->lock);
+	log_bind(d);
+	err = wait_for_lock(d, w->req, w->fd, &w->lock);
 
 	/*
 	 * EINTR from an interrupted wait: the kernel restarts the call or

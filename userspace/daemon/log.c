@@ -1,26 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Messages: stderr while attached to a terminal/parent, syslog once detached. */
+/*
+ * Messages go to hooks.log of the daemon the calling thread works for
+ * (each of the daemon's threads binds itself with log_bind), else to
+ * stderr. Where they end up (stderr, syslog) is the embedder's choice:
+ * fusebpfd's hook writes stderr until it detaches, then syslog.
+ */
 #include <stdarg.h>
 #include <stdio.h>
-#include <syslog.h>
 
 #include "fusebpfd.h"
 
-static bool use_syslog;
+static __thread const struct daemon *bound;
 
-void log_to_syslog(void)
+void log_bind(const struct daemon *d)
 {
-	openlog("fusebpfd", LOG_PID, LOG_DAEMON);
-	use_syslog = true;
+	bound = d;
 }
 
 static void vlog(int prio, const char *fmt, va_list ap)
 {
-	if (use_syslog) {
-		vsyslog(prio, fmt, ap);
+	char msg[1024];
+
+	if (bound && bound->hooks.log) {
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		bound->hooks.log(bound->hooks.ctx, prio, msg);
 		return;
 	}
-	fputs("fusebpfd: ", stderr);
+	fputs("fusebpf: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
@@ -30,7 +36,7 @@ void log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, fmt, ap);
+	vlog(FUSEBPF_LOG_ERR, fmt, ap);
 	va_end(ap);
 }
 
@@ -39,6 +45,6 @@ void log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_INFO, fmt, ap);
+	vlog(FUSEBPF_LOG_INFO, fmt, ap);
 	va_end(ap);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "hooks.h"
 #include "killpriv.h"
 
 #define GROUPS_MAX 64
@@ -183,10 +184,18 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	       killpriv_requested() && fuse_req_ctx(req)->uid != 0) ||
 	      !(valid & SETATTR_CHANGES) ?
 	      killpriv_apply(req, inode, fi ? fi_fd(fi) : -1) : 0;
+	if (valid & FUSE_SET_ATTR_SIZE)
+		hooks_change_begin(req_daemon(req));
 	if (ret >= 0)
 		ret = do_setattr(inode, attr, valid, fi ? fi_fd(fi) : -1);
 	if (!ret)
 		ret = inode_stat(inode, &st);
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		if (!ret)
+			hooks_event(req, FUSEBPF_EV_TRUNCATE, inode, NULL, NULL,
+				    NULL, st.st_mode, st.st_size, 0);
+		hooks_change_end(req_daemon(req));
+	}
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -260,9 +269,12 @@ void use_caller_umask(fuse_req_t req)
 		umask(fuse_req_ctx(req)->umask);
 }
 
-/* After a create-like op: set the owner and reply the new entry. */
+/*
+ * After a create-like op: set the owner, emit the event @type and reply
+ * the new entry. Ends the change begun with hooks_change_begin.
+ */
 static void finish_new(fuse_req_t req, struct inode *parent, const char *name,
-		       mode_t mode)
+		       mode_t mode, uint32_t type)
 {
 	struct fuse_entry_param e;
 	struct inode *inode;
@@ -270,9 +282,12 @@ static void finish_new(fuse_req_t req, struct inode *parent, const char *name,
 
 	if (ret) {
 		unlinkat(parent->fd, name, S_ISDIR(mode) ? AT_REMOVEDIR : 0);
+		hooks_change_end(req_daemon(req));
 		fuse_reply_err(req, -ret);
 		return;
 	}
+	hooks_event(req, type, parent, name, NULL, NULL, mode, 0, 0);
+	hooks_change_end(req_daemon(req));
 	ret = entry_lookup(req_daemon(req), parent, name, &e, &inode);
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -288,10 +303,14 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!dir || policy_denied(req, policy_check_new(req, dir, name)))
 		return;
 	use_caller_umask(req);
-	if (mknodat(dir->fd, name, mode, rdev))
+	hooks_change_begin(req_daemon(req));
+	if (mknodat(dir->fd, name, mode, rdev)) {
+		hooks_change_end(req_daemon(req));
 		fuse_reply_err(req, errno);
-	else
-		finish_new(req, dir, name, mode);
+	} else {
+		finish_new(req, dir, name, mode, S_ISREG(mode) ?
+			   FUSEBPF_EV_CREATE : FUSEBPF_EV_MKNOD);
+	}
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -302,10 +321,13 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!dir || policy_denied(req, policy_check_new(req, dir, name)))
 		return;
 	use_caller_umask(req);
-	if (mkdirat(dir->fd, name, mode))
+	hooks_change_begin(req_daemon(req));
+	if (mkdirat(dir->fd, name, mode)) {
+		hooks_change_end(req_daemon(req));
 		fuse_reply_err(req, errno);
-	else
-		finish_new(req, dir, name, S_IFDIR | mode);
+	} else {
+		finish_new(req, dir, name, S_IFDIR | mode, FUSEBPF_EV_MKDIR);
+	}
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -315,10 +337,13 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 
 	if (!dir || policy_denied(req, policy_check_new(req, dir, name)))
 		return;
-	if (symlinkat(link, dir->fd, name))
+	hooks_change_begin(req_daemon(req));
+	if (symlinkat(link, dir->fd, name)) {
+		hooks_change_end(req_daemon(req));
 		fuse_reply_err(req, errno);
-	else
-		finish_new(req, dir, name, S_IFLNK | 0777);
+	} else {
+		finish_new(req, dir, name, S_IFLNK | 0777, FUSEBPF_EV_SYMLINK);
+	}
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -334,10 +359,15 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	    policy_denied(req, policy_check(req, inode, FUSEBPF_ACCESS_WRITE)) ||
 	    policy_denied(req, policy_check_new(req, dir, newname)))
 		return;
+	hooks_change_begin(req_daemon(req));
 	if (linkat(inode->fd, "", dir->fd, newname, AT_EMPTY_PATH)) {
+		hooks_change_end(req_daemon(req));
 		fuse_reply_err(req, errno);
 		return;
 	}
+	hooks_event(req, FUSEBPF_EV_LINK, dir, newname, inode, NULL,
+		    inode->type, 0, 0);
+	hooks_change_end(req_daemon(req));
 	ret = entry_lookup(req_daemon(req), dir, newname, &e, &linked);
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -350,9 +380,18 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct inode *dir = get_or_reply(req, parent);
 
+	struct daemon *d = req_daemon(req);
+	int err;
+
 	if (!dir || policy_denied(req, policy_check_remove(req, dir, name)))
 		return;
-	fuse_reply_err(req, unlinkat(dir->fd, name, flags) ? errno : 0);
+	hooks_change_begin(d);
+	err = unlinkat(dir->fd, name, flags) ? errno : 0;
+	if (!err)
+		hooks_event(req, flags & AT_REMOVEDIR ? FUSEBPF_EV_RMDIR :
+			    FUSEBPF_EV_UNLINK, dir, name, NULL, NULL, 0, 0, 0);
+	hooks_change_end(d);
+	fuse_reply_err(req, err);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -376,10 +415,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    policy_denied(req, policy_check_remove(req, dir, name)) ||
 	    policy_denied(req, policy_check_new(req, newdir, newname)))
 		return;
+	hooks_change_begin(req_daemon(req));
 	if (renameat2(dir->fd, name, newdir->fd, newname, flags)) {
+		hooks_change_end(req_daemon(req));
 		fuse_reply_err(req, errno);
 		return;
 	}
+	hooks_event(req, FUSEBPF_EV_RENAME, dir, name, newdir, newname, 0, 0,
+		    flags);
+	hooks_change_end(req_daemon(req));
 	inode_moved(req_daemon(req), newdir, newname);
 	if (flags & RENAME_EXCHANGE)
 		inode_moved(req_daemon(req), dir, name);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "hooks.h"
 #include "killpriv.h"
 #include "lock_owners.h"
 #include "request.h"
@@ -43,6 +44,10 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	of->fd = fd;
 	of->inode = inode;
 	of->rdwr = (fi->flags & O_ACCMODE) == O_RDWR;
+	of->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	of->uid = fuse_req_ctx(req)->uid;
+	of->gid = fuse_req_ctx(req)->gid;
+	of->pid = fuse_req_ctx(req)->pid;
 	/* counted in inode->cached_opens when not passthrough */
 	of->backing_id = passthrough_open(d, inode, fd, of->rdwr);
 	of->cached = of->backing_id <= 0 && S_ISREG(inode->type);
@@ -149,13 +154,16 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	/* only a file we create changes owner; an existing one is opened */
 	use_caller_umask(req);
+	hooks_change_begin(d);
 	fd = openat(dir->fd, name, flags | O_CREAT | O_EXCL, mode);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		created = false;
 		fd = openat(dir->fd, name, flags & ~O_CREAT);
 	}
 	if (fd < 0) {
-		fuse_reply_err(req, errno);
+		ret = errno;
+		hooks_change_end(d);
+		fuse_reply_err(req, ret);
 		return;
 	}
 	/*
@@ -171,10 +179,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret) {
 		if (created)
 			unlinkat(dir->fd, name, 0);
+		hooks_change_end(d);
 		close(fd);
 		fuse_reply_err(req, -ret);
 		return;
 	}
+	if (created)
+		hooks_event(req, FUSEBPF_EV_CREATE, dir, name, NULL, NULL,
+			    S_IFREG | mode, 0, 0);
+	hooks_change_end(d);
 	reply_open(req, inode, fd, fi, &e);
 }
 
@@ -241,6 +254,11 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		pthread_mutex_lock(&d->table.lock);
 		of->inode->cached_opens--;
 		pthread_mutex_unlock(&d->table.lock);
+	}
+	if (of->writable && hooks_want_events(d)) {
+		hooks_change_begin(d);
+		hooks_event_close_write(d, of);
+		hooks_change_end(d);
 	}
 	close(of->fd);
 	free(of);

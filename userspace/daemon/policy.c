@@ -55,6 +55,7 @@
 #include "fusebpf/pseudofs.h"
 #include "policy.skel.h"
 #include "fusebpfd.h"
+#include "hooks.h"
 #include "request.h"
 
 #define OWNER_SLOTS_MAX		4096
@@ -693,7 +694,13 @@ void policy_tag_lookup(struct daemon *d, struct inode *parent,
 struct judge {
 	struct daemon *d;
 	uid_t uid;
+	gid_t gid;
+	pid_t pid;
 	uint32_t opcode;
+	/* what is judged, for the embedder's hook (FUSEBPF_RULE_DECIDE) */
+	struct inode *at;	/* the inode, or the directory of @name */
+	const char *name;
+	uint32_t kind;		/* FUSEBPF_DECIDE_* */
 	bool audit;		/* the reply goes through request_audit */
 	uint64_t gen;		/* the policy generation of this attempt */
 	uint32_t denied;	/* its refusals, counted when it counts */
@@ -704,6 +711,8 @@ static struct judge judge_req(fuse_req_t req)
 	return (struct judge){
 		.d = req_daemon(req),
 		.uid = fuse_req_ctx(req)->uid,
+		.gid = fuse_req_ctx(req)->gid,
+		.pid = fuse_req_ctx(req)->pid,
 		.opcode = request_opcode(),
 		.audit = true,
 	};
@@ -743,6 +752,30 @@ static bool attempt_done(struct judge *j)
 		(err) = (expr);					\
 	} while (!attempt_done(j))
 
+/*
+ * "decide" subtrees: after the policy allowed the op, the embedder's hook
+ * (hooks.decide) has the last word; 0 or a positive errno.
+ */
+static int embedder_decides(const struct judge *j, int access)
+{
+	struct fusebpf_decision_req req = {
+		.opcode = j->opcode,
+		.kind = j->kind,
+		.access = access,
+		.uid = j->uid,
+		.gid = j->gid,
+		.pid = j->pid,
+		.name = j->name,
+	};
+	char path[PATH_MAX];
+
+	/* a node only the kernel knows (mode bpf): no path, nobody's */
+	if (!j->at || hooks_node_path(j->d, j->at, path, sizeof(path)))
+		return EACCES;
+	req.path = path;
+	return hooks_decide(j->d, &req);
+}
+
 /* Decision for a tag; 0 or a positive errno. */
 static int decide(const struct judge *j, const struct policy_tag *t,
 		  uint64_t nodeid, int access, bool audit)
@@ -759,6 +792,9 @@ static int decide(const struct judge *j, const struct policy_tag *t,
 	err = fusebpf_policy_decide(&r, j->uid, bits,
 				    r.owner_uid == FUSEBPF_OWNER_DIR ?
 				    t->owner_uid : r.owner_uid, access);
+	if (!err && (r.flags & FUSEBPF_RULE_DECIDE) &&
+	    hooks_want_decisions(j->d))
+		err = embedder_decides(j, access);
 	if (audit && j->audit && (r.flags & FUSEBPF_RULE_AUDIT))
 		request_audit(FUSEBPF_TAG(t->cls, t->slot), nodeid, err != 0);
 	return err;
@@ -767,7 +803,12 @@ static int decide(const struct judge *j, const struct policy_tag *t,
 static int check_inode(struct judge *j, struct inode *inode, int access)
 {
 	struct policy_tag t = inode_tag(j->d, inode);
-	int err = decide(j, &t, inode->node.nodeid, access, true);
+	int err;
+
+	j->at = inode;
+	j->name = NULL;
+	j->kind = FUSEBPF_DECIDE_INODE;
+	err = decide(j, &t, inode->node.nodeid, access, true);
 
 	if (err)
 		count_denied(j);
@@ -833,6 +874,11 @@ static int check_name(struct judge *j, struct inode *dir,
 		goto denied;
 	}
 	t = tag_child(j->d, &pt, name, &at, &o);
+	j->at = dir;
+	j->name = name;
+	j->kind = create ? FUSEBPF_DECIDE_NEW :
+		  access == FUSEBPF_ACCESS_WRITE ? FUSEBPF_DECIDE_REMOVE :
+		  FUSEBPF_DECIDE_LOOKUP;
 	err = decide(j, &t, dir->node.nodeid, access, true);
 	if (err == ENOENT && create)
 		err = EACCES;
@@ -902,6 +948,9 @@ static int check_lookup(struct judge *j, struct inode *dir, const char *name,
 		return ENOENT;
 	}
 	t = inode_tag(j->d, inode);
+	j->at = dir;
+	j->name = name;
+	j->kind = FUSEBPF_DECIDE_LOOKUP;
 	err = decide(j, &t, inode->node.nodeid, FUSEBPF_ACCESS_SEE, true);
 	if (err) {
 		count_denied(j);
@@ -946,6 +995,9 @@ static bool entry_visible(struct judge *j, struct inode *dir,
 	} else {
 		t = tag_child(j->d, &pt, name, &at, &o);
 	}
+	j->at = dir;
+	j->name = name;
+	j->kind = FUSEBPF_DECIDE_LOOKUP;
 	return decide(j, &t, dir->node.nodeid, FUSEBPF_ACCESS_SEE, false) == 0;
 }
 
@@ -1050,6 +1102,8 @@ int policy_decide_request(struct daemon *d, const struct fusebpf_decision *dec)
 	struct judge j = {
 		.d = d,
 		.uid = dec->uid,
+		.gid = dec->gid,
+		.pid = dec->pid,
 		.opcode = dec->opcode,
 	};
 	struct inode *node;

@@ -85,6 +85,7 @@ static void *sweeper_thread(void *arg)
 	struct timespec period = { 0, SWEEP_PERIOD_MS * 1000000L };
 	uint64_t seen = policy_generation(d);
 
+	log_bind(d);
 	policy_set_applied(d, seen);
 	while (!__atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE)) {
 		uint64_t gen = policy_generation(d);

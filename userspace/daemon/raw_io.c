@@ -27,6 +27,7 @@
 #include "fusebpf/policy_request.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
+#include "hooks.h"
 #include "killpriv.h"
 #include "request.h"
 
@@ -43,6 +44,7 @@ static void audit_reply(struct daemon *d, int32_t error)
 	cur->event.pid = cur->pid;
 	cur->event.result = error;
 	policy_audit_emit(d, &cur->event);
+	hooks_audit(d, &cur->event);
 	fusebpf_stats_inc(&d->stats->audit_events);
 }
 
@@ -102,6 +104,7 @@ static ssize_t raw_read(int fd, void *buf, size_t len, void *userdata)
 	const struct fuse_in_header *in = buf;
 	ssize_t n;
 
+	log_bind(userdata);
 	for (;;) {
 		/* the last request of this thread is done with its inodes */
 		inode_request_done(userdata);
