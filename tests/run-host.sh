@@ -4,7 +4,7 @@
 # plus the unit tests. Builds nothing (make does). Needs root.
 #
 #   tests/run-host.sh [--mode reference|userspace|passthrough|bpf|all]...
-#                     [--suite unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|media|bench|all]...
+#                     [--suite unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|media|restart|bench|all]...
 #                     [--verbose] [--keep-logs]
 #
 # Scratch directories live under $FUSEBPF_TEST_DIR (default /tmp; ext4 here,
@@ -44,7 +44,7 @@ for m in "${MODES[@]}"; do
 	*) echo "run-host: unknown mode '$m'" >&2; exit 2 ;; esac
 done
 for s in "${SUITES[@]}"; do
-	case "$s" in unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|media|bench|all) ;;
+	case "$s" in unit|fresh|cli|posix|integrity|handles|passthrough_proof|policy|coherence|media|restart|bench|all) ;;
 	*) echo "run-host: unknown suite '$s'" >&2; exit 2 ;; esac
 done
 [ " ${MODES[*]} " = " all " ] && MODES=(reference userspace passthrough)
@@ -401,6 +401,11 @@ run_mode() {
 	# mode bpf has its own proof in the VM (tests/integration/bpf_counters)
 	[ "$mode" != bpf ] && want_suite passthrough_proof && run_suite "$mode/passthrough_proof" \
 		"$INT/passthrough_proof" "$mnt" --expect "$mode"
+
+	# restart without unmount (issue 14): its own mount with -o restart=on,
+	# the worker SIGKILLed every 300 ms under load, then a live upgrade
+	[ "$mode" != bpf ] && want_suite restart && run_suite "$mode/restart" \
+		tests/integration/restart.sh --mode "$mode"
 
 	# a clean unmount ends the daemon and leaves nothing behind
 	check "$mode/umount" umount "$mnt"

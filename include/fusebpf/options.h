@@ -5,6 +5,7 @@
  *   opts: mode=bpf|passthrough|userspace, instance=NAME,
  *         served=RELPATH[:RELPATH...], policy=FILE,
  *         watch_backing=on|off, entry_timeout=SECS, attr_timeout=SECS,
+ *         restart=on|off,
  *         and the standard mount options (ro, rw, [no]suid, [no]dev,
  *         [no]exec, [a]sync, dirsync, the atime ones, fsname=, subtype=)
  */
@@ -32,6 +33,7 @@ struct fusebpf_options {
 	size_t nr_served;
 	char *policy;			/* policy file, or NULL */
 	bool no_watch_backing;		/* watch_backing=off */
+	bool supervise;			/* restart=on: supervisor + worker */
 	/* kernel cache seconds; < 0: the daemon's default */
 	double entry_timeout;
 	double attr_timeout;

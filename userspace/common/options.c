@@ -183,6 +183,12 @@ static int parse_one(struct fusebpf_options *opts, const char *opt,
 		opts->policy = strdup(val);
 		return opts->policy ? 0 : fail(err, errlen, "out of memory");
 	}
+	if (KEY_IS("restart") && val) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen, "restart=%s: on or off", val);
+		opts->supervise = !strcmp(val, "on");
+		return 0;
+	}
 	if (KEY_IS("watch_backing") && val) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return fail(err, errlen, "watch_backing=%s: on or off",

@@ -5,6 +5,7 @@
 
 #include "policy.h"
 #include "stats.h"
+#include "supervise.h"
 #include "trace.h"
 
 static const char usage[] =
@@ -19,6 +20,9 @@ static const char usage[] =
 	"                                       replace the policy of a running instance\n"
 	"  policy events [MOUNTPOINT|INSTANCE] [--json]\n"
 	"                                       audit events (drains the ring buffer)\n"
+	"  status MOUNTPOINT|INSTANCE [--json]  supervisor, worker, restarts (-o restart=on)\n"
+	"  restart MOUNTPOINT|INSTANCE          live upgrade: the installed fusebpfd takes\n"
+	"                                       over without unmounting (-o restart=on)\n"
 	"  help                                 this text\n";
 
 static const struct {
@@ -26,6 +30,8 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } commands[] = {
 	{ "policy", cmd_policy },
+	{ "restart", cmd_restart },
+	{ "status", cmd_status },
 	{ "stats", cmd_stats },
 	{ "trace", cmd_trace },
 };

@@ -18,6 +18,7 @@
 #include "fusebpf/policy.h"
 #include "fusebpf/stats.h"
 #include "uapi/linux/fuse_bpf.h"
+#include "fh_table.h"
 
 /* Policy tag of an inode (policy.c); see include/fusebpf/policy.h. */
 struct policy_tag {
@@ -62,15 +63,18 @@ struct inode {
 	bool kentry_sent;
 	/* policy.c, under the table lock */
 	struct policy_tag tag;
+	uint32_t ho_slot;		/* handover.c record + 1, 0: none */
 };
 
 /*
- * fi->fh of files and directories. Both start with the fd so that ops that
- * may get either (setattr on an open directory) can read it.
+ * What fi->fh names (fh_table.c) for files and directories. Both start
+ * with the fd so that ops that may get either (setattr on an open
+ * directory) can read it.
  */
 struct open_file {
 	int fd;
 	struct inode *inode;
+	uint64_t fh;			/* its fi->fh */
 	int32_t backing_id;		/* > 0: replied FOPEN_PASSTHROUGH */
 	bool cached;			/* counted in inode->cached_opens */
 	bool rdwr;			/* O_RDWR */
@@ -78,11 +82,15 @@ struct open_file {
 	uid_t uid;			/* the opener (RELEASE has no caller) */
 	gid_t gid;
 	pid_t pid;
+	bool restored;			/* by a takeover (handover.c) */
 };
 
-static inline int fi_fd(const struct fuse_file_info *fi)
+/* the backing fd of an open file or directory; -1: unknown handle */
+static inline int fi_fd(struct fh_table *t, const struct fuse_file_info *fi)
 {
-	return *(const int *)(uintptr_t)fi->fh;
+	const int *fd = fh_get(t, fi->fh);
+
+	return fd ? *fd : -1;
 }
 
 struct inode_table {
@@ -119,6 +127,9 @@ struct daemon {
 	struct fuse_session *se;
 	struct fusebpf_stats *stats;
 	struct inode_table table;
+	struct fh_table fh;		/* fi->fh of open files, fh_table.c */
+	/* restart without unmount (supervisor.c, handover.c); NULL: off */
+	struct handover *ho;
 
 	/* startup: the INIT reply reached the kernel */
 	pthread_mutex_t init_lock;
@@ -206,6 +217,11 @@ void ops_file_fill(struct fuse_lowlevel_ops *ops);
 void ops_dir_fill(struct fuse_lowlevel_ops *ops);
 void ops_xattr_fill(struct fuse_lowlevel_ops *ops);
 void ops_locks_fill(struct fuse_lowlevel_ops *ops);
+/* takeover: a directory handle over the open directory @fd (consumed) */
+void *ops_dir_restore(int fd);
+/* replay.c: an open whose reply never reached the kernel goes away */
+void open_file_drop(struct daemon *d, uint64_t fh);
+void dir_handle_drop(struct daemon *d, uint64_t fh);
 /* Gives a just-created @name in @dirfd to the caller (ops_entry.c). */
 int give_to_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode);
 /* Creations on this thread use the caller's umask (ops_entry.c). */
@@ -316,6 +332,13 @@ void lookup_reply_ext(struct daemon *d, struct inode *inode,
 int runtime_create(struct daemon *d);
 int runtime_publish(struct daemon *d);
 void runtime_remove(struct daemon *d);
+/* a takeover: the instance's directory, as the last worker left it */
+int runtime_adopt(struct daemon *d);
+/* the supervisor, at the end: the directory of @name */
+void runtime_remove_instance(const char *name);
+
+/* session.c */
+struct fuse_session *session_new(struct daemon *d);
 
 /* locks.c (the owners kept per inode: lock_owners.h) */
 /* the loop has ended: waiting F_SETLKW threads end */

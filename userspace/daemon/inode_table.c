@@ -27,6 +27,7 @@
 #include "fusebpf/names.h"
 #include "fusebpfd.h"
 #include "lock_owners.h"
+#include "handover.h"
 
 /* Retired nodes kept for export handles and stable nodeids. */
 #define RETIRED_MAX	65536
@@ -232,7 +233,7 @@ static void retire_inode(struct fusebpf_node *node, void *data)
 	struct inode *inode = (struct inode *)node;
 	struct daemon *d = data;
 
-	lock_owners_drop_all(inode);
+	lock_owners_drop_all(d, inode);
 	if (inode->fd >= 0) {
 		fd_closed(&d->table, inode);
 		close(inode->fd);
@@ -246,6 +247,7 @@ static void release_inode(struct fusebpf_node *node, void *data)
 	struct daemon *d = data;
 	struct fusebpf_node *parent;
 
+	handover_node_gone(d, inode);
 	/* its place no longer needs the parent (not while tearing down) */
 	if (inode->name && !d->table.closing) {
 		parent = fusebpf_registry_find_id(&d->table.reg,
@@ -455,6 +457,7 @@ static int attach_locked(struct daemon *d, int fd, const struct stat *st,
 		inode->type = st->st_mode & S_IFMT;
 		inode->node.key = *key;
 		fusebpf_registry_insert(&d->table.reg, &inode->node, 0);
+		handover_next_nodeid(d, d->table.reg.next_nodeid);
 		fd_opened(d, inode);
 	}
 	fusebpf_registry_ref(&d->table.reg, &inode->node, 1);
@@ -514,6 +517,8 @@ int inode_lookup(struct daemon *d, struct inode *parent, const char *name,
 		set_place(d, inode, parent, name,
 			  !S_ISDIR(inode->type) && st.st_nlink > 1);
 	}
+	if (!ret)	/* before the reply: the next worker must know it */
+		handover_node_sync(d, inode);
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
 		return ret;
@@ -741,6 +746,7 @@ void inode_moved(struct daemon *d, struct inode *dir, const char *name)
 			/* renamed: its old name is gone (a directory's move
 			 * makes every tag stale: set_place) */
 			set_place(d, inode, dir, name, false);
+			handover_node_sync(d, inode);
 			/* a file's own policy tag is stale (policy.c) */
 			inode->tag.moves = UINT64_MAX;
 			nodeid = inode->node.nodeid;
@@ -804,8 +810,10 @@ int inode_lookup_self(struct daemon *d, fuse_ino_t ino,
 		ret = inode_stat(inode, &st);
 	if (!ret)
 		ret = pin_locked(d, inode);
-	if (!ret)
+	if (!ret) {
 		fusebpf_registry_ref(&d->table.reg, &inode->node, 1);
+		handover_node_sync(d, inode);
+	}
 	pthread_mutex_unlock(&d->table.lock);
 	if (ret)
 		return ret;
@@ -836,8 +844,13 @@ void inode_forget(struct daemon *d, fuse_ino_t ino, uint64_t nlookup)
 
 	pthread_mutex_lock(&d->table.lock);
 	node = fusebpf_registry_find_id(&d->table.reg, ino);
-	if (node && node != &d->table.root->node)
+	if (node && node != &d->table.root->node) {
 		fusebpf_registry_unref(&d->table.reg, node, nlookup);
+		/* still known (retired or live): its record follows */
+		node = fusebpf_registry_find_id(&d->table.reg, ino);
+		if (node)
+			handover_node_sync(d, (struct inode *)node);
+	}
 	pthread_mutex_unlock(&d->table.lock);
 }
 

@@ -20,6 +20,8 @@ struct lock_owner {
 	const struct open_file *of;	/* the open it first locked through */
 	pid_t pid;		/* of the last SETLK through this owner */
 	int fd;
+	uint32_t ho_slot;	/* its handover record (the supervisor keeps
+				   the description: the locks outlive a worker) */
 	struct lock_owner *next;
 };
 
@@ -31,6 +33,10 @@ void lock_owners_release(struct daemon *d, struct inode *inode,
 /* RELEASE of @of: drop the locks of owners that locked through it (OFD) */
 void lock_owners_release_file(struct daemon *d, const struct open_file *of);
 /* the inode is retired: drop every owner's description (table lock held) */
-void lock_owners_drop_all(struct inode *inode);
+void lock_owners_drop_all(struct daemon *d, struct inode *inode);
+/* takeover (table lock held): an owner and its description @fd */
+int lock_owners_restore(struct inode *inode, uint64_t owner,
+			const struct open_file *of, pid_t pid, int fd,
+			uint32_t ho_slot);
 
 #endif /* FUSEBPFD_LOCK_OWNERS_H */

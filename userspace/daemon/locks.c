@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "handover.h"
 #include "lock_owners.h"
 
 static int open_for_locks(struct inode *inode)
@@ -65,6 +66,9 @@ static int owner_fd(struct daemon *d, const struct open_file *of,
 			lo->next = inode->lock_owners;
 			inode->lock_owners = lo;
 			fresh = NULL;
+			lo->ho_slot = handover_lock_saved(d, inode->node.nodeid,
+							  owner, of->fh, pid,
+							  lo->fd);
 		}
 		if (lo || !create)
 			break;
@@ -84,8 +88,10 @@ static int owner_fd(struct daemon *d, const struct open_file *of,
 	}
 	fd = -ENOENT;
 	if (lo) {
-		if (pid > 0)
+		if (pid > 0 && lo->pid != pid) {
 			lo->pid = pid;
+			handover_lock_pid(d, lo->ho_slot, pid);
+		}
 		fd = fcntl(lo->fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			fd = -errno;
@@ -129,11 +135,16 @@ static pid_t holder_pid(struct daemon *d, struct inode *inode,
 static void op_getlk(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi, struct flock *lock)
 {
-	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
 	struct daemon *d = req_daemon(req);
-	int fd = owner_fd(d, of, fi->lock_owner, false, 0);
+	struct open_file *of = fh_get(&d->fh, fi->fh);
+	int fd;
 
 	(void)ino;
+	if (!of) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	fd = owner_fd(d, of, fi->lock_owner, false, 0);
 	if (fd < 0)
 		fd = open_for_locks(of->inode);
 	if (fd < 0) {
@@ -291,12 +302,17 @@ void locks_stop(struct daemon *d)
 static void op_setlk(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi, struct flock *lock, int sleep)
 {
-	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
 	struct daemon *d = req_daemon(req);
-	int fd = owner_fd(d, of, fi->lock_owner, lock->l_type != F_UNLCK,
-			  lock->l_pid);
+	struct open_file *of = fh_get(&d->fh, fi->fh);
+	int fd;
 
 	(void)ino;
+	if (!of) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	fd = owner_fd(d, of, fi->lock_owner, lock->l_type != F_UNLCK,
+		      lock->l_pid);
 	if (fd == -ENOENT) {	/* unlocking with no locks held */
 		fuse_reply_err(req, 0);
 		return;

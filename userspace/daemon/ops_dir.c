@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "handover.h"
 
 struct dir_handle {
 	int fd;			/* first, see struct open_file */
@@ -16,15 +17,51 @@ struct dir_handle {
 	struct dirent *entry;	/* read but not yet returned */
 };
 
-static struct dir_handle *fi_dir(const struct fuse_file_info *fi)
+/* NULL: a handle not in use (a RELEASEDIR replayed after a restart) */
+static struct dir_handle *fi_dir(fuse_req_t req,
+				 const struct fuse_file_info *fi)
 {
-	return (struct dir_handle *)(uintptr_t)fi->fh;
+	return fh_get(&req_daemon(req)->fh, fi->fh);
+}
+
+void *ops_dir_restore(int fd)
+{
+	struct dir_handle *dh = calloc(1, sizeof(*dh));
+
+	if (!dh)
+		return NULL;
+	dh->dp = fdopendir(fd);
+	if (!dh->dp) {
+		free(dh);
+		return NULL;
+	}
+	dh->fd = fd;
+	dh->offset = -1;	/* the next READDIR seeks to its offset */
+	return dh;
+}
+
+static void dir_close(struct daemon *d, uint64_t fh, struct dir_handle *dh)
+{
+	handover_file_released(d, fh);
+	closedir(dh->dp);
+	fh_free(&d->fh, fh);
+	free(dh);
+}
+
+void dir_handle_drop(struct daemon *d, uint64_t fh)
+{
+	struct dir_handle *dh = fh_get(&d->fh, fh);
+
+	/* only one restored and never read: the kernel never had it */
+	if (dh && dh->offset == -1)
+		dir_close(d, fh, dh);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct inode *inode = inode_get(req_daemon(req), ino);
+	struct daemon *d = req_daemon(req);
+	struct inode *inode = inode_get(d, ino);
 	struct dir_handle *dh;
 	int fd, err;
 
@@ -53,11 +90,20 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	dh->fd = dirfd(dh->dp);
-	fi->fh = (uintptr_t)dh;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		closedir(dh->dp);
-		free(dh);
+	fi->fh = fh_alloc(&d->fh, dh);
+	err = fi->fh ? handover_dir_opened(d, fi->fh, dh->fd) : -ENFILE;
+	if (err) {
+		if (fi->fh) {
+			dir_close(d, fi->fh, dh);
+		} else {
+			closedir(dh->dp);
+			free(dh);
+		}
+		fuse_reply_err(req, -err);
+		return;
 	}
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		dir_close(d, fi->fh, dh);
 }
 
 static bool is_dot_or_dotdot(const char *name)
@@ -74,15 +120,15 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		       off_t off, struct fuse_file_info *fi, bool plus)
 {
 	struct daemon *d = req_daemon(req);
-	struct dir_handle *dh = fi_dir(fi);
+	struct dir_handle *dh = fi_dir(req, fi);
 	struct inode *dir = inode_get(d, ino);
 	char *buf = calloc(1, size), *p = buf;
 	size_t rem = size;
 	int err = 0;
 
-	if (!buf || !dir) {
+	if (!buf || !dir || !dh) {
 		free(buf);
-		fuse_reply_err(req, buf ? ESTALE : ENOMEM);
+		fuse_reply_err(req, !buf ? ENOMEM : !dir ? ESTALE : EBADF);
 		return;
 	}
 	if (policy_denied(req, policy_check(req, dir, FUSEBPF_ACCESS_SEE))) {
@@ -177,18 +223,19 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct dir_handle *dh = fi_dir(fi);
+	struct dir_handle *dh = fi_dir(req, fi);
 
 	(void)ino;
-	closedir(dh->dp);
-	free(dh);
+	/* none: released already by a worker that died before replying */
+	if (dh)
+		dir_close(req_daemon(req), fi->fh, dh);
 	fuse_reply_err(req, 0);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
-	int fd = fi_dir(fi)->fd;
+	int fd = fi_fd(&req_daemon(req)->fh, fi);
 
 	(void)ino;
 	fuse_reply_err(req, (datasync ? fdatasync(fd) : fsync(fd)) ? errno : 0);

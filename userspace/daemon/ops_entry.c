@@ -183,11 +183,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	      ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	       killpriv_requested() && fuse_req_ctx(req)->uid != 0) ||
 	      !(valid & SETATTR_CHANGES) ?
-	      killpriv_apply(req, inode, fi ? fi_fd(fi) : -1) : 0;
+	      killpriv_apply(req, inode, fi ? fi_fd(&req_daemon(req)->fh, fi) : -1) : 0;
 	if (valid & FUSE_SET_ATTR_SIZE)
 		hooks_change_begin(req_daemon(req));
 	if (ret >= 0)
-		ret = do_setattr(inode, attr, valid, fi ? fi_fd(fi) : -1);
+		ret = do_setattr(inode, attr, valid, fi ? fi_fd(&req_daemon(req)->fh, fi) : -1);
 	if (!ret)
 		ret = inode_stat(inode, &st);
 	if (valid & FUSE_SET_ATTR_SIZE) {

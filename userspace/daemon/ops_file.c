@@ -13,14 +13,47 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "handover.h"
 #include "hooks.h"
 #include "killpriv.h"
 #include "lock_owners.h"
 #include "request.h"
 
-static struct open_file *fi_file(const struct fuse_file_info *fi)
+/* NULL: a handle not in use (a RELEASE replayed after a restart) */
+static struct open_file *fi_file(fuse_req_t req,
+				 const struct fuse_file_info *fi)
 {
-	return (struct open_file *)(uintptr_t)fi->fh;
+	return fh_get(&req_daemon(req)->fh, fi->fh);
+}
+
+static int req_fd(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	return fi_fd(&req_daemon(req)->fh, fi);
+}
+
+/* an open file's counts and fd go away (release, or a reply nobody read) */
+static void drop_open(struct daemon *d, struct open_file *of)
+{
+	handover_file_released(d, of->fh);
+	passthrough_release(d, of->inode, of->backing_id, of->rdwr);
+	if (of->cached) {
+		pthread_mutex_lock(&d->table.lock);
+		of->inode->cached_opens--;
+		pthread_mutex_unlock(&d->table.lock);
+	}
+	close(of->fd);
+	fh_free(&d->fh, of->fh);
+	free(of);
+}
+
+void open_file_drop(struct daemon *d, uint64_t fh)
+{
+	struct open_file *of = fh_get(&d->fh, fh);
+
+	if (!of || !of->restored)	/* not the dead worker's any more */
+		return;
+	lock_owners_release_file(d, of);
+	drop_open(d, of);
 }
 
 /*
@@ -43,6 +76,15 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	}
 	of->fd = fd;
 	of->inode = inode;
+	of->fh = fh_alloc(&d->fh, of);
+	if (!of->fh) {
+		close(fd);
+		free(of);
+		if (e)
+			inode_forget(d, e->ino, 1);
+		fuse_reply_err(req, ENFILE);
+		return;
+	}
 	of->rdwr = (fi->flags & O_ACCMODE) == O_RDWR;
 	of->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	of->uid = fuse_req_ctx(req)->uid;
@@ -74,8 +116,16 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 		fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
 						 -1, 0);
 	}
-	fi->fh = (uintptr_t)of;
+	fi->fh = of->fh;
 	fi->noflush = 0;
+	ret = handover_file_opened(d, of, fi->flags);
+	if (ret) {
+		drop_open(d, of);
+		if (e)
+			inode_forget(d, e->ino, 1);
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	if (e) {
 		ret = fuse_reply_create(req, e, fi);
 	} else {
@@ -83,16 +133,9 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 	}
 	if (ret == -ENOENT) {
 		/* the opener is gone: the kernel sends no RELEASE */
-		passthrough_release(d, inode, of->backing_id, of->rdwr);
-		if (of->cached) {
-			pthread_mutex_lock(&d->table.lock);
-			inode->cached_opens--;
-			pthread_mutex_unlock(&d->table.lock);
-		}
+		drop_open(d, of);
 		if (e)
 			inode_forget(d, e->ino, 1);
-		close(fd);
-		free(of);
 	}
 }
 
@@ -198,7 +241,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 	(void)ino;
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = fi_fd(fi);
+	buf.buf[0].fd = req_fd(req, fi);
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -208,14 +251,19 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	struct open_file *of = fi_file(req, fi);
 	ssize_t n;
 
 	(void)ino;
+	if (!of) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = fi_fd(fi);
+	out.buf[0].fd = of->fd;
 	out.buf[0].pos = off;
 	/* a writer without CAP_FSETID: clear set-id bits as it would */
-	n = killpriv_apply_requested(req, fi_file(fi)->inode, fi_fd(fi));
+	n = killpriv_apply_requested(req, of->inode, of->fd);
 	if (n == 0)
 		n = fuse_buf_copy(&out, in, 0);
 	if (n < 0)
@@ -227,10 +275,15 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
 /* close(2) of one of the caller's fds: backing close semantics + locks */
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct open_file *of = fi_file(fi);
-	int fd = dup(of->fd);
+	struct open_file *of = fi_file(req, fi);
+	int fd;
 
 	(void)ino;
+	if (!of) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	fd = dup(of->fd);
 	lock_owners_release(req_daemon(req), of->inode, fi->lock_owner);
 	if (fd < 0 || close(fd))
 		fuse_reply_err(req, errno);
@@ -242,33 +295,29 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct daemon *d = req_daemon(req);
-	struct open_file *of = fi_file(fi);
+	struct open_file *of = fi_file(req, fi);
 
 	(void)ino;
-	/* the kernel's owner of OFD locks is the open file: gone now */
-	lock_owners_release_file(d, of);
-	if (fi->flock_release)
-		flock(of->fd, LOCK_UN);
-	passthrough_release(d, of->inode, of->backing_id, of->rdwr);
-	if (of->cached) {
-		pthread_mutex_lock(&d->table.lock);
-		of->inode->cached_opens--;
-		pthread_mutex_unlock(&d->table.lock);
+	/* none: released already by a worker that died before replying */
+	if (of) {
+		/* the kernel's owner of OFD locks is the open file: gone now */
+		lock_owners_release_file(d, of);
+		if (fi->flock_release)
+			flock(of->fd, LOCK_UN);
+		if (of->writable && hooks_want_events(d)) {
+			hooks_change_begin(d);
+			hooks_event_close_write(d, of);
+			hooks_change_end(d);
+		}
+		drop_open(d, of);
 	}
-	if (of->writable && hooks_want_events(d)) {
-		hooks_change_begin(d);
-		hooks_event_close_write(d, of);
-		hooks_change_end(d);
-	}
-	close(of->fd);
-	free(of);
 	fuse_reply_err(req, 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
-	int fd = fi_fd(fi);
+	int fd = req_fd(req, fi);
 
 	(void)ino;
 	fuse_reply_err(req, (datasync ? fdatasync(fd) : fsync(fd)) ? errno : 0);
@@ -277,18 +326,24 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			 off_t offset, off_t length, struct fuse_file_info *fi)
 {
+	struct open_file *of = fi_file(req, fi);
+
 	(void)ino;
-	if (policy_denied(req, policy_check(req, fi_file(fi)->inode,
+	if (!of) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	if (policy_denied(req, policy_check(req, of->inode,
 					    FUSEBPF_ACCESS_WRITE)))
 		return;
-	fuse_reply_err(req, fallocate(fi_fd(fi), mode, offset, length) ?
+	fuse_reply_err(req, fallocate(of->fd, mode, offset, length) ?
 			    errno : 0);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
-	off_t res = lseek(fi_fd(fi), off, whence);
+	off_t res = lseek(req_fd(req, fi), off, whence);
 
 	(void)ino;
 	if (res < 0)
@@ -303,14 +358,19 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
+	struct open_file *out = fi_file(req, fi_out);
 	ssize_t n;
 
 	(void)ino_in;
 	(void)ino_out;
-	if (policy_denied(req, policy_check(req, fi_file(fi_out)->inode,
+	if (!out) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	if (policy_denied(req, policy_check(req, out->inode,
 					    FUSEBPF_ACCESS_WRITE)))
 		return;
-	n = copy_file_range(fi_fd(fi_in), &off_in, fi_fd(fi_out), &off_out,
+	n = copy_file_range(req_fd(req, fi_in), &off_in, out->fd, &off_out,
 			    len, flags);
 	if (n < 0)
 		fuse_reply_err(req, errno);
@@ -323,7 +383,7 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi, int op)
 {
 	(void)ino;
-	fuse_reply_err(req, flock(fi_fd(fi), op) ? errno : 0);
+	fuse_reply_err(req, flock(req_fd(req, fi), op) ? errno : 0);
 }
 
 void ops_file_fill(struct fuse_lowlevel_ops *ops)

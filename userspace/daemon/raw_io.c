@@ -27,9 +27,12 @@
 #include "fusebpf/policy_request.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
+#include "handover.h"
 #include "hooks.h"
 #include "killpriv.h"
 #include "request.h"
+#include "replay.h"
+#include "worker_io.h"
 
 /* The reply to an audited request is on its way: one event, with its result. */
 static void audit_reply(struct daemon *d, int32_t error)
@@ -62,8 +65,10 @@ static void see_request(struct daemon *d, const void *buf, size_t len)
 		fusebpf_stats_inc(&d->stats->requests[in->opcode]);
 	killpriv_see_request(buf, len);
 	if (in->opcode == FUSE_INIT &&
-	    !fusebpf_init_in_flags(in + 1, len - sizeof(*in), &flags))
+	    !fusebpf_init_in_flags(in + 1, len - sizeof(*in), &flags)) {
 		mode_decide(d, flags);
+		handover_save_init(d, buf, len);
+	}
 }
 
 /* Malformed decision requests are logged; a flood of them only counted */
@@ -102,16 +107,24 @@ static void answer_decision(struct daemon *d, int fd, const void *buf,
 static ssize_t raw_read(int fd, void *buf, size_t len, void *userdata)
 {
 	const struct fuse_in_header *in = buf;
+	struct daemon *d = userdata;
 	ssize_t n;
 
 	log_bind(userdata);
 	for (;;) {
 		/* the last request of this thread is done with its inodes */
 		inode_request_done(userdata);
-		n = read(fd, buf, len);
-		if (n < (ssize_t)sizeof(*in) || !fusebpf_is_decision(in->opcode))
+		n = d->ho ? worker_read(d, fd, buf, len) : read(fd, buf, len);
+		if (n < (ssize_t)sizeof(*in))
 			break;
-		answer_decision(userdata, fd, buf, n);
+		if (fusebpf_is_decision(in->opcode)) {
+			answer_decision(userdata, fd, buf, n);
+			continue;
+		}
+		/* supervised: journal, or answer a replay (replay.c) */
+		n = d->ho ? (ssize_t)replay_request(d, fd, buf, n) : n;
+		if (n)
+			break;
 	}
 	if (n > 0 && (((struct daemon *)userdata)->kernel_flags &
 		      FUSE_SETXATTR_EXT))
@@ -195,12 +208,21 @@ static ssize_t raw_writev(int fd, struct iovec *iov, int count,
 	void *p;
 
 	if (iov[0].iov_len >= sizeof(*out) && out->unique &&
-	    out->unique == cur->unique)
+	    out->unique == cur->unique) {
 		audit_reply(d, out->error);
+		if (d->ho)	/* journaled before the reply leaves */
+			replay_reply(d, out->unique, cur->opcode, out->error,
+				     count > 1 ? iov[1].iov_base : NULL,
+				     count > 1 ? iov[1].iov_len : 0);
+	}
 	if (!ours)
 		return writev(fd, iov, count);
 	switch (cur->opcode) {
 	case FUSE_INIT:
+		if (worker_swallow_init(d, fd)) {	/* a takeover */
+			init_replied(d, 0);
+			return sizeof(*out) + blen;
+		}
 		p = body_at(iov, count, 0, blen);
 		if (!p || fusebpf_init_out_add(p, blen, mode_init_flags(d),
 					       d->mode == FUSEBPF_MODE_PASSTHROUGH ?

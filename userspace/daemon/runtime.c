@@ -43,6 +43,8 @@ static void remove_dir(const char *dir)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/stats", dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/supervisor", dir);
+	unlink(path);
 	rmdir(dir);
 }
 
@@ -214,9 +216,10 @@ static int write_info(struct daemon *d, const char *connection)
 		close(fd);
 		return -errno;
 	}
+	/* supervised (-o restart=on): the supervisor, which outlives us */
 	fprintf(f, "pid=%d\nmode=%s\nbacking=%s\nmountpoint=%s\ninstance=%s\nconnection=%s\n",
-		getpid(), fusebpf_mode_name(d->mode), d->backing, d->mountpoint,
-		d->instance, connection);
+		d->ho ? getppid() : getpid(), fusebpf_mode_name(d->mode),
+		d->backing, d->mountpoint, d->instance, connection);
 	return fclose(f) ? -errno : 0;
 }
 
@@ -265,6 +268,36 @@ int runtime_publish(struct daemon *d)
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s", dir);
 	return 0;
+}
+
+int runtime_adopt(struct daemon *d)
+{
+	char path[FILE_PATH_MAX];
+	void *map;
+	int fd;
+
+	snprintf(run_dir, sizeof(run_dir), FUSEBPF_RUN_DIR "/%s", d->instance);
+	snprintf(path, sizeof(path), "%s/stats", run_dir);
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	map = mmap(NULL, sizeof(*d->stats), PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	d->stats = map;
+	return 0;
+}
+
+void runtime_remove_instance(const char *name)
+{
+	char dir[PATH_MAX];
+
+	if (!*name || strchr(name, '/') || name[0] == '.')
+		return;
+	snprintf(dir, sizeof(dir), FUSEBPF_RUN_DIR "/%s", name);
+	remove_dir(dir);
 }
 
 void runtime_remove(struct daemon *d)

@@ -21,6 +21,8 @@
 
 #include "fusebpf/fusebpf.h"
 #include "fusebpf/options.h"
+#include "../daemon/handover.h"
+#include "../lib/supervised.h"
 
 static const char usage[] =
 	"usage: fusebpfd BACKING MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
@@ -33,7 +35,9 @@ static const char usage[] =
 	"  -o policy=FILE     enforce a policy file (see fusebpfctl policy)\n"
 	"  -o watch_backing=on|off  invalidate kernel caches on changes made\n"
 	"                     directly in BACKING (default on)\n"
-	"  -o entry_timeout=SECS,attr_timeout=SECS  kernel cache (default 1)\n";
+	"  -o entry_timeout=SECS,attr_timeout=SECS  kernel cache (default 1)\n"
+	"  -o restart=on|off  a supervisor keeps the mount and restarts the\n"
+	"                     daemon in place if it dies (default off)\n";
 
 struct cli {
 	struct fusebpf_options opts;
@@ -110,15 +114,41 @@ static int wait_for_child(int fd)
 	return status;
 }
 
-static int create(struct cli *c)
+/*
+ * A worker of -o restart=on (userspace/daemon/supervisor.c): the first
+ * arguments are "--fusebpf-worker=DEV,STATE,SOCK,TAKEOVER BACKING
+ * MOUNTPOINT" (real paths), then the supervisor's own. 1: a worker, 0:
+ * not, -1: malformed.
+ */
+static int parse_worker_arg(int *argc, char **argv, struct handover_fds *fds)
+{
+	size_t len = strlen(SUPERVISOR_WORKER_ARG);
+	int takeover;
+
+	if (*argc < 2 || strncmp(argv[1], SUPERVISOR_WORKER_ARG, len))
+		return 0;
+	if (*argc < 4 || sscanf(argv[1] + len, "%d,%d,%d,%d", &fds->dev,
+				&fds->state, &fds->sock, &takeover) != 4)
+		return -1;
+	fds->takeover = takeover;
+	fds->backing = argv[2];
+	fds->mountpoint = argv[3];
+	memmove(&argv[1], &argv[4], (*argc - 3) * sizeof(*argv));
+	*argc -= 3;
+	return 1;
+}
+
+static int create(struct cli *c, const struct handover_fds *worker)
 {
 	struct fusebpf_config cfg = FUSEBPF_CONFIG_INIT;
 	struct fusebpf_hooks hooks = FUSEBPF_HOOKS_INIT;
 	const struct fusebpf_options *o = &c->opts;
 	char err[512];
 
-	cfg.backing = o->backing;
-	cfg.mountpoint = o->mountpoint;
+	cfg.backing = worker ? worker->backing : o->backing;
+	cfg.mountpoint = worker ? worker->mountpoint : o->mountpoint;
+	if (worker)
+		cfg.dev_fuse_fd = worker->dev;
 	cfg.mode = o->mode;
 	cfg.flags = FUSEBPF_MOUNT_SIGNALS | FUSEBPF_MOUNT_NOFILE |
 		    FUSEBPF_MOUNT_UMASK0 |
@@ -140,15 +170,28 @@ static int create(struct cli *c)
 		fprintf(stderr, "fusebpfd: %s\n", err);
 		return -1;
 	}
+	if (worker && fusebpf_mount_supervised(c->mount, worker)) {
+		fprintf(stderr, "fusebpfd: bad worker arguments\n");
+		return -1;
+	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct cli c = { .notify_fd = -1 };
+	struct handover_fds worker_fds, *worker = NULL;
 	char err[256];
 	int pipefd[2], ret;
 
+	ret = parse_worker_arg(&argc, argv, &worker_fds);
+	if (ret < 0) {
+		fprintf(stderr, "fusebpfd: bad %s arguments\n",
+			SUPERVISOR_WORKER_ARG);
+		return 2;
+	}
+	if (ret)
+		worker = &worker_fds;
 	if (fusebpf_options_parse(&c.opts, argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "fusebpfd: %s\n", err);
 		fusebpf_options_free(&c.opts);
@@ -158,9 +201,30 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (create(&c)) {
+	if (c.opts.supervise && !worker &&
+	    (c.opts.mode == FUSEBPF_MODE_BPF ||
+	     (c.opts.mode == FUSEBPF_MODE_AUTO &&
+	      !access("/sys/fs/fuse/features/fuse_bpf", F_OK)))) {
+		fprintf(stderr, "fusebpfd: restart=on: not available in mode bpf yet (use mode=passthrough or userspace)\n");
 		fusebpf_options_free(&c.opts);
 		return 1;
+	}
+	if (create(&c, worker)) {
+		fusebpf_options_free(&c.opts);
+		return 1;
+	}
+	if (worker) {
+		/* stdio is the supervisor's (/dev/null once it detached) */
+		if (!c.opts.foreground) {
+			openlog("fusebpfd", LOG_PID, LOG_DAEMON);
+			c.syslog = true;
+		}
+		return fusebpf_mount_run(c.mount) ? 1 : 0;	/* does not return */
+	}
+	if (c.opts.supervise) {
+		/* checked; the supervisor mounts, its workers serve */
+		fusebpf_mount_destroy(c.mount);
+		c.mount = NULL;
 	}
 	if (!c.opts.foreground) {
 		if (pipe2(pipefd, O_CLOEXEC)) {
@@ -183,6 +247,11 @@ int main(int argc, char **argv)
 			fusebpf_options_free(&c.opts);
 			return wait_for_child(pipefd[0]);
 		}
+	}
+	if (c.opts.supervise) {
+		ret = supervisor_run(&c.opts, argc, argv, c.notify_fd);
+		fusebpf_options_free(&c.opts);
+		return ret;
 	}
 	ret = fusebpf_mount_run(c.mount) ? 1 : 0;
 	notify_parent(&c, 1);

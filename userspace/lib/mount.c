@@ -32,7 +32,11 @@
 #include "uapi/linux/fuse_bpf.h"
 #include "../daemon/fusebpfd.h"
 #include "../daemon/backing_watch.h"
+#include "../daemon/handover.h"
 #include "../daemon/hooks.h"
+#include "../daemon/takeover.h"
+#include "../daemon/worker_io.h"
+#include "supervised.h"
 
 #define INIT_TIMEOUT_SEC	30
 #define MAX_THREADS		32
@@ -48,6 +52,9 @@ struct fusebpf_mount {
 	struct daemon d;
 	uint32_t flags;
 	int dev_fuse_fd;		/* given by the caller, or -1 */
+	/* a worker of fusebpfd -o restart=on (supervised.h) */
+	struct handover_fds ho_fds;
+	bool supervised;
 	char *backing_arg, *mountpoint_arg;
 	struct fusebpf_policy compiled;
 	bool have_policy;
@@ -196,7 +203,20 @@ static int check_config(struct fusebpf_mount *m,
 
 	ret = check_dir("backing directory", d->opts.backing, d->backing,
 			err, errlen);
-	if (!ret)
+	if (ret)
+		return ret;
+	/*
+	 * A supervisor's fd: the mount is there already, and a stat of it
+	 * would wait for the INIT that only we can answer
+	 */
+	if (m->dev_fuse_fd >= 0 && d->opts.mountpoint &&
+	    d->opts.mountpoint[0] == '/' &&
+	    strlen(d->opts.mountpoint) < sizeof(d->mountpoint))
+		strcpy(d->mountpoint, d->opts.mountpoint);
+	else if (m->dev_fuse_fd >= 0)
+		return fail(err, errlen, -EINVAL,
+			    "dev_fuse_fd: the mountpoint must be an absolute path");
+	else
 		ret = check_dir("mountpoint", d->opts.mountpoint,
 				d->mountpoint, err, errlen);
 	if (ret)
@@ -344,9 +364,12 @@ static int finish_startup(struct fusebpf_mount *m)
 	struct daemon *d = &m->d;
 	int ret;
 
-	ret = mode_start(d);
-	if (!ret)
+	/* a takeover: set up and published long ago, by the first worker */
+	ret = handover_takeover(d) ? 0 : mode_start(d);
+	if (!ret && !handover_takeover(d))
 		ret = runtime_publish(d);
+	if (!ret)
+		handover_set_instance(d);
 	if (!ret)
 		ret = policy_pin(d);
 	if (!ret && d->filter_id && policy_pin_dir(d))
@@ -370,6 +393,7 @@ static int finish_startup(struct fusebpf_mount *m)
 	if (d->opts.debug)
 		log_info("%s mounted on %s, mode %s, instance %s", d->backing,
 			 d->mountpoint, fusebpf_mode_name(d->mode), d->instance);
+	handover_ready(d);
 	set_ready(m, 0);
 	return 0;
 }
@@ -429,7 +453,16 @@ static int setup(struct fusebpf_mount *m)
 			   d->opts.entry_timeout;
 	if (open_backing(d, &root_fd))
 		goto fail;
-	ret = runtime_create(d);
+	if (m->supervised) {
+		ret = handover_open(d, &m->ho_fds);
+		if (ret) {
+			log_error("worker: %s", strerror(-ret));
+			goto fail;
+		}
+		/* a takeover: the instance name the first worker published */
+		handover_set_instance(d);
+	}
+	ret = handover_takeover(d) ? runtime_adopt(d) : runtime_create(d);
 	if (ret) {
 		log_error("cannot create runtime state in %s: %s",
 			  FUSEBPF_RUN_DIR, strerror(-ret));
@@ -442,6 +475,11 @@ static int setup(struct fusebpf_mount *m)
 		goto fail;
 	}
 	root_fd = -1;	/* owned by the root inode */
+	ret = fh_table_init(&d->fh, 0);
+	if (!ret)
+		ret = takeover_restore(d);
+	if (ret)
+		goto fail;
 	/*
 	 * The policy maps exist in every instance run by root, so that
 	 * `fusebpfctl policy load` can give any of them a policy later;
@@ -471,6 +509,8 @@ static int setup(struct fusebpf_mount *m)
 			       d->mountpoint))
 		goto fail;
 	m->mounted = true;
+	if (m->supervised && worker_io_init(d, m->dev_fuse_fd))
+		goto fail;
 	if (fuse_session_custom_io(d->se, &raw_io, fuse_session_fd(d->se))) {
 		log_error("cannot hook /dev/fuse I/O");
 		goto fail;
@@ -513,6 +553,7 @@ static void teardown(struct fusebpf_mount *m)
 	policy_destroy(d);
 	hooks_destroy(d);
 	inode_table_destroy(d);
+	fh_table_destroy(&d->fh);
 	runtime_remove(d);
 	if (d->mount_fd >= 0)
 		close(d->mount_fd);
@@ -545,6 +586,15 @@ FUSEBPF_API int fusebpf_mount_run(struct fusebpf_mount *m)
 	m->startup_thread = false;
 	if (m->ready < 0)
 		ret = m->ready;
+	if (m->supervised) {
+		/*
+		 * Whatever ended the loop, the state stays as it is for the
+		 * next worker: no tear-down that would record closes or drop
+		 * what the supervisor keeps (nor the time it takes).
+		 */
+		handover_freeze(&m->d);
+		_exit(ret ? 1 : 0);
+	}
 out:
 	if (cfg)
 		fuse_loop_cfg_destroy(cfg);
@@ -687,6 +737,16 @@ FUSEBPF_API void fusebpf_mount_destroy(struct fusebpf_mount *m)
 	pthread_mutex_destroy(&m->ready_lock);
 	pthread_cond_destroy(&m->ready_cond);
 	free(m);
+}
+
+int fusebpf_mount_supervised(struct fusebpf_mount *m,
+			     const struct handover_fds *fds)
+{
+	if (m->state != STATE_CREATED || m->dev_fuse_fd != fds->dev)
+		return -EINVAL;
+	m->ho_fds = *fds;
+	m->supervised = true;
+	return 0;
 }
 
 /* ---- while mounted ---- */
