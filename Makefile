@@ -148,9 +148,11 @@ $(BUILD)/fusebpfctl: $(CTL_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/tests/%: tests/%.c $(HEADERS) $(COMMON_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< $(COMMON_OBJ) -o $@ $(LDLIBS_BPF) -lpthread $(TEST_LIBS)
+	$(CC) $(CFLAGS) $< $(filter %.o,$^) -o $@ $(LDLIBS_BPF) -lpthread $(TEST_LIBS)
 # the example embedder's test reads its SQLite index
 $(BUILD)/tests/integration/media_indexer: TEST_LIBS := -lsqlite3
+# unit tests of daemon modules that need no mount: the pure policy judge
+$(BUILD)/tests/unit/policy_judge: $(BUILD)/userspace/daemon/policy_judge.o
 # the benchmark helpers' shared header (not under include/)
 $(filter $(BUILD)/tests/bench/%,$(TEST_BINS)): tests/bench/benchlib.h
 # the integration tests' shared headers (testlib.h, rawfuse.h, ...)

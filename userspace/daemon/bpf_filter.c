@@ -29,6 +29,8 @@
 #include "uapi/linux/fuse_bpf.h"
 #include "policy_filter.skel.h"
 #include "fusebpfd.h"
+#include "policy_maps.h"
+#include "policy_tags.h"
 
 #ifndef BPF_F_LINK
 #define BPF_F_LINK		(1U << 13)

@@ -7,6 +7,7 @@
  * change it behind our back (passthrough_attr_timeout).
  */
 #include "fusebpfd.h"
+#include "policy_tags.h"
 
 static void set_timeouts(struct daemon *d, struct inode *inode,
 			 struct fuse_entry_param *e)

@@ -19,16 +19,7 @@
 #include "fusebpf/stats.h"
 #include "uapi/linux/fuse_bpf.h"
 #include "fh_table.h"
-
-/* Policy tag of an inode (policy.c); see include/fusebpf/policy.h. */
-struct policy_tag {
-	uint64_t gen;			/* meta.generation it was computed in */
-	uint64_t moves;			/* table.moves it was computed in */
-	uint32_t pnode;			/* path tree node, FUSEBPF_PATH_NONE */
-	uint32_t cls;			/* policy class, 0: none */
-	uint32_t owner_uid;		/* uid of the class root */
-	uint32_t slot;			/* owners map slot of owner_uid */
-};
+#include "policy_judge.h"
 
 struct link_place;
 
@@ -61,7 +52,7 @@ struct inode {
 	struct fuse_bpf_entry_out kentry;
 	uint64_t kentry_gen;		/* policy generation it was sent in */
 	bool kentry_sent;
-	/* policy.c, under the table lock */
+	/* policy_tags.c, under the table lock */
 	struct policy_tag tag;
 	uint32_t ho_slot;		/* handover.c record + 1, 0: none */
 };
@@ -248,20 +239,10 @@ double passthrough_attr_timeout(struct inode *inode, double timeout);
 extern const struct fuse_custom_io raw_io;
 int raw_io_wait_init(struct daemon *d, int timeout_sec);
 
-/* policy.c: enforcement from the policy maps; no-ops without them */
-struct fusebpf_policy;
-int policy_init(struct daemon *d, const struct fusebpf_policy *compiled);
-int policy_pin(struct daemon *d);
-/* removes the pinned maps of a dead instance @name (runtime.c) */
-void policy_unpin_dead(const char *name);
-void policy_destroy(struct daemon *d);
-/* meta.generation: moved by every policy load */
-uint64_t policy_generation(struct daemon *d);
-/* a load of generation @gen reached the kernel's caches (meta.applied) */
-void policy_set_applied(struct daemon *d, uint64_t gen);
-void policy_tag_lookup(struct daemon *d, struct inode *parent,
-		       struct inode *inode, const char *name,
-		       const struct stat *st);
+/*
+ * policy.c: the checks of the ops the daemon performs; no-ops without
+ * policy maps (policy_maps.h); the tags: policy_tags.h
+ */
 /* 0 or a positive errno; access: FUSEBPF_ACCESS_SEE or _WRITE */
 int policy_check(fuse_req_t req, struct inode *inode, int access);
 int policy_check_name(fuse_req_t req, struct inode *dir, const char *name,
@@ -276,24 +257,15 @@ bool policy_entry_visible(fuse_req_t req, struct inode *dir, const char *name,
 			  struct inode *child, struct fuse_entry_param *e);
 bool policy_served(struct daemon *d, struct inode *inode);
 double policy_timeout(struct daemon *d, struct inode *inode);
+/* policy_audit.c: an audited reply's event to the audit ring buffer */
 struct fusebpf_audit_event;
 void policy_audit_emit(struct daemon *d, const struct fusebpf_audit_event *ev);
 /*
- * mode bpf: a decision request of the kernel filter; 0 or a positive
- * errno (POSTFILTER: the op's final result, negated)
+ * policy_decision.c, mode bpf: a decision request of the kernel filter;
+ * 0 or a positive errno (POSTFILTER: the op's final result, negated)
  */
 struct fusebpf_decision;
 int policy_decide_request(struct daemon *d, const struct fusebpf_decision *dec);
-/* mode bpf: the policy maps and tags for the kernel filter */
-int policy_map_fd(struct daemon *d, const char *name);
-const char *policy_pin_dir(struct daemon *d);
-struct policy_kernel_entry {
-	uint32_t tag;		/* FUSEBPF_TAG() | FUSEBPF_KTAG_* */
-	bool lookup_server;	/* its children's lookups come to us */
-	bool served;		/* its class is served by the daemon */
-};
-void policy_kernel_entry(struct daemon *d, struct inode *inode,
-			 struct policy_kernel_entry *ke);
 
 /* policy_reload.c: once mounted, applies policy loads to the kernel's caches */
 int policy_reload_start(struct daemon *d);

@@ -28,6 +28,7 @@
 #include "fusebpf/fuse_compat.h"
 #include "fusebpf/reply.h"
 #include "fusebpfd.h"
+#include "policy_tags.h"
 #include "request.h"
 
 bool mode_bpf_available(void)

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "fusebpfd.h"
+#include "policy_maps.h"
 
 #define SWEEP_PERIOD_MS		50
 

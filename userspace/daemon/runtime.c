@@ -25,6 +25,7 @@
 #include "fusebpf/instance.h"
 #include "fusebpf/mountinfo.h"
 #include "fusebpfd.h"
+#include "policy_maps.h"
 
 #define STARTING_PREFIX	".starting-"
 #define DIR_MODE	0755

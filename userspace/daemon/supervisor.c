@@ -39,6 +39,7 @@
 #include "fusebpf/instance.h"
 #include "fusebpfd.h"
 #include "handover_msg.h"
+#include "policy_maps.h"
 #include "../lib/supervised.h"
 
 /* workers that die before they are ready, in a row, before giving up */

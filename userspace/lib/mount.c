@@ -34,6 +34,7 @@
 #include "../daemon/backing_watch.h"
 #include "../daemon/handover.h"
 #include "../daemon/hooks.h"
+#include "../daemon/policy_maps.h"
 #include "../daemon/takeover.h"
 #include "../daemon/worker_io.h"
 #include "supervised.h"
