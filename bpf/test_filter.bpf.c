@@ -25,6 +25,7 @@
  *   SETATTR on tag 13 inodes           -> FUSE_BPF_USER (bpf_review.c)
  *   RENAME2 (the directory's check)/LINK
  *   on tag 17 inodes                   -> FUSE_BPF_USER (bpf_review.c)
+ *   OPEN on tag 23 inodes by uid != 0 -> FUSE_BPF_USER (bpf_review.c)
  *   tag 19 inodes (bpf_review.c): results that are no errno userspace
  *   knows                              -> GETATTR -ERESTARTSYS, STATFS
  *                                         -MAX_ERRNO, OPEN -134, GETXATTR
@@ -57,6 +58,7 @@
 #define SETATTR_USER_TAG	13
 #define MOVE_USER_TAG		17
 #define KERR_TAG		19
+#define OPEN_USER_TAG		23
 #define ERESTARTSYS		512
 #define EHWPOISON		133
 #define MAX_ERRNO		4095
@@ -161,6 +163,8 @@ int BPF_PROG(test_pre, struct fuse_bpf_args *args)
 	     (opcode == FUSE_RENAME2 &&
 	      bpf_fuse_get_name(args, 1, new_name, sizeof(new_name)) !=
 	      -ENOENT)))
+		return FUSE_BPF_USER;
+	if (args->tag == OPEN_USER_TAG && opcode == FUSE_OPEN && args->uid != 0)
 		return FUSE_BPF_USER;
 	if (args->tag == KERR_TAG) {
 		switch (opcode) {

@@ -22,6 +22,20 @@
  *      GETATTR before killing suid (FUSE_GETATTR_FH);
  *  M6  POSIX ACLs (setxattr system.posix_acl_access) and file attributes
  *      (FS_IOC_SETFLAGS) are filtered: a read-only subtree refuses them;
+ *  H2  a rename onto a name the FUSE dcache holds as absent but the
+ *      backing has (here: hidden from uid 1000 by a LOOKUP filter) does
+ *      not replace it (RENAME_NOREPLACE: EEXIST, else ESTALE), and the
+ *      replaced inode's own filter (also the other side of
+ *      RENAME_EXCHANGE) is asked;
+ *  H5  a file opened on the backing and a file the server opened (a
+ *      filter's FUSE_BPF_USER for uid 1000) never share one inode:
+ *      whichever comes second fails with ETXTBSY;
+ *  M8  a server that gives the node id of a cached inode another backing
+ *      gets a new inode for it, not EIO for as long as the old one is
+ *      cached;
+ *  M7  a file backed on another file system than the root's backing
+ *      keeps its backing's st_dev (st_ino is the backing's): no two
+ *      files share (st_dev, st_ino);
  *  H6  FUSE_BPF is not accepted together with FUSE_ALLOW_IDMAP;
  *  M4  filter results that are no errno userspace knows (ERESTARTSYS,
  *      MAX_ERRNO, anything above EHWPOISON) become EIO.
@@ -32,6 +46,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 
 #include "testlib.h"
@@ -47,8 +62,10 @@
 #define SETATTR_USER_TAG	13
 #define MOVE_USER_TAG		17
 #define KERR_TAG		19
+#define OPEN_USER_TAG		23
 
 #define KERNEL_NODEID		(1ULL << 63)
+#define REUSE_NODE		(RAWFUSE_NODE_MAX - 1)	/* M8's node id */
 
 /* The raw server and what it saw of the requests these tests are about */
 struct conn {
@@ -57,6 +74,8 @@ struct conn {
 	atomic_uint setattr_fh;		/* SETATTR with FATTR_FH */
 	atomic_uint getattr_fh;		/* GETATTR with FUSE_GETATTR_FH */
 	atomic_uint setattrs, getattrs;
+	atomic_uint opens;		/* OPEN requests */
+	atomic_uint reuse_id;		/* M8: backing id of "user_reuse" */
 };
 
 static struct test_filter_setup tf;	/* scratch dir, the test filter */
@@ -90,6 +109,27 @@ static void serve_setattr(struct conn *c, struct fuse_in_header *ih,
 }
 
 /*
+ * M8: "user_reuse" is always node REUSE_NODE, never cached (entry and
+ * attributes valid for 0 s), backed by the registered backing reuse_id
+ */
+static void serve_reuse(struct conn *c, struct fuse_in_header *ih)
+{
+	struct fuse_entry_out eo = { .nodeid = REUSE_NODE, .generation = 1 };
+	struct fuse_bpf_entry_out ext = {
+		.backing_action = FUSE_BPF_BACKING_SET,
+		.backing_id = atomic_load(&c->reuse_id),
+		.filter_action = FUSE_BPF_FILTER_INHERIT,
+	};
+
+	pthread_mutex_lock(&c->rf.lock);
+	c->rf.node_mode[REUSE_NODE] = S_IFREG | 0644;
+	pthread_mutex_unlock(&c->rf.lock);
+	rawfuse_fill_attr(&eo.attr, REUSE_NODE, S_IFREG | 0644);
+	rawfuse_reply(&c->rf, ih->unique, 0, &eo, sizeof(eo), &ext,
+		      sizeof(ext));
+}
+
+/*
  * rawfuse handler: notes node ids with bit 63 in any request (the
  * header's, RENAME's new directory, LINK's source), the file handles of
  * SETATTR and GETATTR, and serves SETATTR; the rest to rawfuse.
@@ -106,6 +146,12 @@ static bool serve(struct rawfuse *rf, struct fuse_in_header *ih,
 	if (decision)
 		return false;
 	switch (op) {
+	case FUSE_LOOKUP:
+		if (len < sizeof("user_reuse") ||
+		    strcmp(in, "user_reuse") || !atomic_load(&c->reuse_id))
+			break;
+		serve_reuse(c, ih);
+		return true;
 	case FUSE_RENAME:
 	case FUSE_RENAME2:
 		/* both start with the new directory's node id */
@@ -124,6 +170,17 @@ static bool serve(struct rawfuse *rf, struct fuse_in_header *ih,
 		    FUSE_GETATTR_FH)
 			atomic_fetch_add(&c->getattr_fh, 1);
 		break;
+	case FUSE_OPEN: {
+		/* fh 1, no open flags: the FUSE page cache (cached io mode) */
+		struct fuse_open_out out = { .fh = 1 };
+
+		atomic_fetch_add(&c->opens, 1);
+		rawfuse_reply(rf, ih->unique, 0, &out, sizeof(out), NULL, 0);
+		return true;
+	}
+	case FUSE_RELEASE:
+		rawfuse_reply(rf, ih->unique, 0, NULL, 0, NULL, 0);
+		return true;
 	case FUSE_SETATTR:
 		if (len < sizeof(struct fuse_setattr_in))
 			break;
@@ -317,6 +374,225 @@ static void test_kernel_ids(struct conn *c, const char *back)
 			    tl_path("%s/sub/g_link", m)) ? errno : 0, 0);
 }
 
+/* ---- H2: renames onto names the FUSE dcache holds as absent ---- */
+
+struct rename_args {
+	const char *from, *to;
+	unsigned int flags;
+};
+
+static int rename_fn(void *arg)
+{
+	const struct rename_args *r = arg;
+
+	return renameat2(AT_FDCWD, r->from, AT_FDCWD, r->to, r->flags) ?
+	       errno : 0;
+}
+
+static int stat_fn(void *path)
+{
+	return tl_stat_err(path);
+}
+
+static int rename_err(const char *from, const char *to, unsigned int flags)
+{
+	struct rename_args r = { from, to, flags };
+
+	return rename_fn(&r);
+}
+
+static void test_rename_target(struct conn *c, const char *back)
+{
+	const char *m = c->rf.mnt, *secret = tl_path("%s/h2/secret", m);
+	struct rename_args r;
+
+	/* "secret" is hidden from uid != 0 by the LOOKUP filter */
+	tl_check_errno("H2: h2/secret is hidden from uid 1000 (ENOENT)",
+		       tl_as_user(&TL_USER_A, stat_fn, (void *)secret), ENOENT);
+	r = (struct rename_args){ tl_path("%s/h2/mine1", m), secret,
+				  RENAME_NOREPLACE };
+	tl_check_errno("H2: uid 1000: RENAME_NOREPLACE onto the hidden name: "
+		       "EEXIST", tl_as_user(&TL_USER_A, rename_fn, &r), EEXIST);
+	r = (struct rename_args){ tl_path("%s/h2/mine2", m), secret, 0 };
+	tl_check_errno("H2: uid 1000: rename onto the hidden name: ESTALE",
+		       tl_as_user(&TL_USER_A, rename_fn, &r), ESTALE);
+	tl_check("H2: ...the backing's secret is not replaced",
+		 tl_file_equals(tl_path("%s/h2/secret", back), "data\n"),
+		 "replaced");
+	tl_check("H2: ...both sources are still there",
+		 tl_stat_err(tl_path("%s/h2/mine1", back)) == 0 &&
+		 tl_stat_err(tl_path("%s/h2/mine2", back)) == 0, "moved");
+	r = (struct rename_args){ tl_path("%s/h2/mine1", m),
+				  tl_path("%s/h2/mine3", m), RENAME_NOREPLACE };
+	tl_check_errno("H2: uid 1000: rename onto a free name works",
+		       tl_as_user(&TL_USER_A, rename_fn, &r), 0);
+
+	/* the replaced inode has its own filter: read-only (tag 7) */
+	script_tagged(c, "user_rotgt", S_IFREG | 0644, READ_ONLY_TAG);
+	tl_check_errno("H2: user_rotgt (a read-only server file)",
+		       tl_stat_err(tl_path("%s/user_rotgt", m)), 0);
+	tl_check_errno("H2: unlink of the read-only file: EROFS (as before)",
+		       unlink(tl_path("%s/user_rotgt", m)) ? errno : 0, EROFS);
+	tl_check_errno("H2: rename onto the read-only file: EROFS",
+		       rename_err(tl_path("%s/mv_src", m),
+				  tl_path("%s/user_rotgt", m), 0), EROFS);
+	tl_check_errno("H2: RENAME_EXCHANGE with the read-only file: EROFS",
+		       rename_err(tl_path("%s/mv_src", m),
+				  tl_path("%s/user_rotgt", m), RENAME_EXCHANGE),
+		       EROFS);
+	tl_check("H2: ...the read-only file is unchanged in the backing",
+		 tl_file_equals(tl_path("%s/user_rotgt", back), "data\n") &&
+		 tl_file_equals(tl_path("%s/mv_src", back), "move\n"),
+		 "replaced or exchanged");
+	tl_check_errno("H2: RENAME_EXCHANGE of two writable files works",
+		       rename_err(tl_path("%s/mv_src", m),
+				  tl_path("%s/mv_dst", m), RENAME_EXCHANGE), 0);
+}
+
+/* ---- H5: backing I/O and the FUSE page cache on one inode ---- */
+
+/*
+ * open(2) with the effective uid/gid 1000 of this thread only (raw
+ * syscalls: glibc would change every thread, the server's too)
+ */
+static int open_as_user(const char *path, int flags)
+{
+	int fd, err;
+
+	if (syscall(SYS_setresgid, -1, 1000, -1) ||
+	    syscall(SYS_setresuid, -1, 1000, -1))
+		tl_die("setresuid 1000: %s", strerror(errno));
+	fd = open(path, flags | O_CLOEXEC);
+	err = errno;
+	if (syscall(SYS_setresuid, -1, 0, -1) ||
+	    syscall(SYS_setresgid, -1, 0, -1))
+		tl_die("setresuid 0: %s", strerror(errno));
+	errno = err;
+	return fd;
+}
+
+static void test_io_modes(struct conn *c)
+{
+	const char *f = tl_path("%s/user_io", c->rf.mnt);
+	unsigned int o0;
+	int fdb, fds;
+
+	script_tagged(c, "user_io", S_IFREG | 0666, OPEN_USER_TAG);
+	tl_check_errno("H5: user_io (a server file, OPEN by uid 1000: USER)",
+		       tl_stat_err(f), 0);
+
+	/* a server open (page cache) held: no open on the backing */
+	o0 = atomic_load(&c->opens);
+	fds = open_as_user(f, O_RDONLY);
+	tl_check("H5: uid 1000 opens through the server",
+		 fds >= 0 && atomic_load(&c->opens) == o0 + 1, "fd %d: %s, "
+		 "%u OPEN", fds, strerror(errno), atomic_load(&c->opens) - o0);
+	tl_check_errno("H5: ...meanwhile an open on the backing: ETXTBSY",
+		       tl_open_err(f, O_RDONLY), ETXTBSY);
+	if (fds >= 0)
+		close(fds);
+	fdb = open(f, O_RDWR | O_CLOEXEC);
+	tl_check("H5: after its close an open on the backing works",
+		 fdb >= 0, "%s", strerror(errno));
+
+	/* an open on the backing held: no server open */
+	o0 = atomic_load(&c->opens);
+	fds = open_as_user(f, O_RDONLY);
+	tl_check_errno("H5: ...meanwhile uid 1000's server open: ETXTBSY",
+		       fds < 0 ? errno : 0, ETXTBSY);
+	if (fds >= 0)
+		close(fds);
+	if (fdb >= 0)
+		close(fdb);
+	fds = open_as_user(f, O_RDONLY);
+	tl_check("H5: after its close uid 1000's server open works",
+		 fds >= 0 && atomic_load(&c->opens) > o0, "%s",
+		 strerror(errno));
+	if (fds >= 0)
+		close(fds);
+	tl_check_errno("H5: and then again an open on the backing",
+		       tl_open_err(f, O_RDONLY), 0);
+}
+
+/* ---- M8: a node id given another backing ---- */
+
+static void test_node_reuse(struct conn *c, const char *back)
+{
+	const char *f = tl_path("%s/user_reuse", c->rf.mnt);
+	int id_a, id_b, fd;
+	struct stat st;
+
+	id_a = rawfuse_backing_open(&c->rf, tl_path("%s/reuse_a", back));
+	id_b = rawfuse_backing_open(&c->rf, tl_path("%s/reuse_b", back));
+	if (id_a <= 0 || id_b <= 0) {
+		tl_fail("M8: backing open of reuse_a/reuse_b", "%s",
+			strerror(-(id_a <= 0 ? id_a : id_b)));
+		return;
+	}
+	atomic_store(&c->reuse_id, id_a);
+	fd = open(f, O_RDONLY | O_CLOEXEC);	/* keeps the inode cached */
+	tl_check("M8: node 63 backed by reuse_a (5 bytes)",
+		 fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 5, "%s",
+		 strerror(errno));
+	atomic_store(&c->reuse_id, id_b);
+	tl_check("M8: the server gives node 63 reuse_b (11 bytes): stat works",
+		 stat(f, &st) == 0 && st.st_size == 11, "%s / size %lld",
+		 strerror(errno), (long long)st.st_size);
+	tl_check("M8: ...and reading it gives reuse_b",
+		 tl_file_equals(f, "reuse b 11\n"), "wrong content");
+	if (fd >= 0)
+		close(fd);
+	atomic_store(&c->reuse_id, 0);
+}
+
+/* ---- M7: st_dev of files backed on another file system ---- */
+
+static void test_st_dev(struct conn *c, const char *back)
+{
+	const char *m = c->rf.mnt, *other = tl_path("%s/otherfs", tf.scratch);
+	struct fuse_bpf_entry_out ext = {
+		.backing_action = FUSE_BPF_BACKING_SET,
+		.filter_action = FUSE_BPF_FILTER_INHERIT,
+	};
+	struct stat sm, sf, sb, so, sr;
+	int id;
+
+	if (mkdir(other, 0755) || mount("tmpfs", other, "tmpfs", 0, NULL) ||
+	    tl_write_file(tl_path("%s/x", other), "x\n", 2, 0644)) {
+		tl_fail("M7: a second tmpfs", "%s", strerror(errno));
+		return;
+	}
+	id = rawfuse_backing_open(&c->rf, other);
+	if (id <= 0) {
+		tl_fail("M7: backing open of the second tmpfs", "%s",
+			strerror(-id));
+		goto out;
+	}
+	ext.backing_id = id;
+	rawfuse_script(&c->rf, "user_other", S_IFDIR | 0755, &ext,
+		       sizeof(ext));
+	if (stat(m, &sm) || stat(tl_path("%s/file", m), &sf) ||
+	    stat(tl_path("%s/file", back), &sr) ||
+	    stat(tl_path("%s/user_other/x", m), &so) ||
+	    stat(tl_path("%s/x", other), &sb)) {
+		tl_fail("M7: stat", "%s", strerror(errno));
+		goto out;
+	}
+	tl_check("M7: a file on the root's backing fs: the mount's st_dev, "
+		 "the backing's st_ino", sf.st_dev == sm.st_dev &&
+		 sf.st_ino == sr.st_ino, "dev %#llx/%#llx ino %llu/%llu",
+		 (unsigned long long)sf.st_dev, (unsigned long long)sm.st_dev,
+		 (unsigned long long)sf.st_ino, (unsigned long long)sr.st_ino);
+	tl_check("M7: a file on another fs: its backing's st_dev and st_ino",
+		 so.st_dev == sb.st_dev && so.st_ino == sb.st_ino &&
+		 so.st_dev != sm.st_dev, "dev %#llx (backing %#llx, mount "
+		 "%#llx) ino %llu/%llu", (unsigned long long)so.st_dev,
+		 (unsigned long long)sb.st_dev, (unsigned long long)sm.st_dev,
+		 (unsigned long long)so.st_ino, (unsigned long long)sb.st_ino);
+out:
+	umount2(other, MNT_DETACH);
+}
+
 /* ---- H4: no file handle the server never issued ---- */
 
 static int ftruncate_fn(void *path)
@@ -492,12 +768,12 @@ static void test_idmap(const char *back)
 static void make_tree(const char *back)
 {
 	static const char *const dirs[] = {
-		"sub", "sub2", "user_mv", "user_ro", "user_kerr",
+		"sub", "sub2", "user_mv", "user_ro", "user_kerr", "h2",
 	};
 	static const char *const files[] = {
 		"file", "log", "log_new", "log2", "imm", "user_sa",
 		"user_mv/f", "sub/g", "user_ro/data", "user_ro/acl",
-		"user_kerr/f",
+		"user_kerr/f", "h2/secret", "user_rotgt", "user_io", "mv_dst",
 	};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -509,6 +785,19 @@ static void make_tree(const char *back)
 			tl_die("cannot create %s", files[i]);
 	if (chmod(tl_path("%s/user_sa", back), 04777))
 		tl_die("chmod user_sa: %s", strerror(errno));
+	if (tl_write_file(tl_path("%s/reuse_a", back), "aaaa\n", 5, 0644) ||
+	    tl_write_file(tl_path("%s/reuse_b", back), "reuse b 11\n", 11,
+			  0644) ||
+	    tl_write_file(tl_path("%s/mv_src", back), "move\n", 5, 0644) ||
+	    tl_write_file(tl_path("%s/h2/mine1", back), "mine\n", 5, 0644) ||
+	    tl_write_file(tl_path("%s/h2/mine2", back), "mine\n", 5, 0644))
+		tl_die("cannot create reuse_*, mv_src, h2/mine*");
+	/* h2: uid 1000 may rename its files; root's "secret" is hidden */
+	if (chmod(tl_path("%s/h2", back), 0777) ||
+	    chown(tl_path("%s/h2/mine1", back), 1000, 1000) ||
+	    chown(tl_path("%s/h2/mine2", back), 1000, 1000) ||
+	    chmod(tl_path("%s/user_io", back), 0666))
+		tl_die("h2/user_io modes: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -536,6 +825,10 @@ int main(int argc, char **argv)
 
 	test_append_only(&c, back);
 	test_kernel_ids(&c, back);
+	test_rename_target(&c, back);
+	test_io_modes(&c);
+	test_node_reuse(&c, back);
+	test_st_dev(&c, back);
 	test_setattr_fh(&c);
 	test_unfiltered(&c, back);
 	test_kernel_codes(&c);

@@ -58,6 +58,20 @@
  * reply of 0 keeps the backing error). A reply with payload, or an error
  * that is no errno, fails the operation with EIO; so does any failure to
  * get a reply (the connection's errno): decisions fail closed.
+ *
+ * Locks: a decision request waits for its reply with the locks the VFS
+ * took for the operation, the same as a plain request for that operation
+ * (CREATE, RENAME2, ...) does: the directory exclusively for CREATE,
+ * MKNOD, MKDIR, SYMLINK, LINK, UNLINK, RMDIR and RENAME2 (both
+ * directories, the inodes involved and, across directories, the
+ * superblock's rename lock), the inode for SETATTR, SETXATTR and
+ * REMOVEXATTR, the directory shared for LOOKUP and READDIR (exclusively
+ * for the LOOKUP of a create or rename). No lock of the backing file
+ * system is held while the kernel waits. Until the server replies, other
+ * callers block on those directories and inodes; once sent, a request is
+ * only ended by its reply or by aborting the connection. So the server
+ * must judge from its own state or the backing tree, never by accessing
+ * the mount: such an access from the thread that answers deadlocks.
  */
 #ifndef _UAPI_LINUX_FUSE_BPF_H
 #define _UAPI_LINUX_FUSE_BPF_H
