@@ -15,7 +15,9 @@
 # Then: the supervisor counted the restarts; a live upgrade
 # (fusebpfctl restart) under the same load; status --json; the mount
 # still equals the backing; umount ends supervisor and worker and leaves
-# no runtime state. Closing line: "N passed, N failed".
+# no runtime state. Last, on a second mount, the supervisor is SIGKILLed:
+# the worker serves on, and once it dies too the mount gives ENOTCONN.
+# Closing line: "N passed, N failed".
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,7 +50,13 @@ KILLER=
 cleanup() {
 	[ -n "$KILLER" ] && kill "$KILLER" 2>/dev/null
 	mountpoint -q "$MNT" && umount -l "$MNT"
-	rm -rf "$T"
+	# the logs of a failure stay (restart_load, integrity)
+	if [ "$FAIL" = 0 ]; then
+		rm -rf "$T"
+	else
+		rm -rf "$BACK"
+		echo "logs kept in $T"
+	fi
 }
 trap cleanup EXIT
 
@@ -70,7 +78,14 @@ killer() {
 	done
 }
 
-if ! "$BUILD/fusebpfd" "$BACK" "$MNT" -o "mode=$MODE,restart=on,instance=$INST"; then
+# in the foreground, its messages (takeovers, lost state) in the log
+"$BUILD/fusebpfd" "$BACK" "$MNT" -f -o "mode=$MODE,restart=on,instance=$INST" \
+	>"$T/daemon.log" 2>&1 &
+for _ in $(seq 100); do
+	[ -e "/run/fusebpf/$INST/supervisor" ] && break
+	sleep 0.1
+done
+if [ ! -e "/run/fusebpf/$INST/supervisor" ]; then
 	notok "mount with restart=on"
 	echo "$PASS passed, $FAIL failed"
 	exit 1
@@ -131,11 +146,37 @@ fi
 # --- umount ends it all
 W=$(worker_pid)
 check "umount" umount "$MNT"
-for _ in $(seq 50); do
+for _ in $(seq 150); do
 	kill -0 "$SUP" 2>/dev/null || kill -0 "$W" 2>/dev/null || break
 	sleep 0.1
 done
-check "supervisor and worker exited" bash -c "! kill -0 $SUP 2>/dev/null && ! kill -0 $W 2>/dev/null"
+check "supervisor and worker exited (within 15 s)" bash -c "! kill -0 $SUP 2>/dev/null && ! kill -0 $W 2>/dev/null"
 check "runtime state removed" test ! -e "/run/fusebpf/$INST"
+
+# --- the supervisor itself killed: what applications see (reported, and
+# checked to stay so): the worker serves on, open fds and new opens work;
+# no restart after that: once the worker dies too, ENOTCONN
+INST=$INST-k
+if "$BUILD/fusebpfd" "$BACK" "$MNT" -o "mode=$MODE,restart=on,instance=$INST"; then
+	SUP=$(sed -n 's/^pid=//p' "/run/fusebpf/$INST/info")
+	W=$(worker_pid)
+	exec 8<"$MNT/read0"
+	kill -KILL "$SUP"
+	sleep 0.3
+	check "supervisor SIGKILLed: the worker serves on (open fd, new open, create)" \
+		bash -c "head -c 10 <&8 >/dev/null && cat '$MNT/log' >/dev/null && echo x >'$MNT/after-supervisor'"
+	kill -KILL "$W"
+	sleep 0.3
+	ERR=$(cat "$MNT/log" 2>&1 >/dev/null)
+	echo "    after the worker died too: cat: ${ERR:-no error}"
+	check "then the worker killed: no restart, applications get ENOTCONN" \
+		bash -c "[[ '$ERR' == *'not connected'* ]]"
+	exec 8<&-
+	umount -l "$MNT"
+	# what the next fusebpfd start would remove as stale
+	rm -rf "/run/fusebpf/$INST" "/sys/fs/bpf/fusebpf/$INST"
+else
+	notok "mount for the supervisor-kill check"
+fi
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

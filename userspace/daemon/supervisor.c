@@ -48,6 +48,8 @@
 #define STOP_GRACE_SEC		10
 /* how often the worker's main thread is checked (see leader_dead) */
 #define LEADER_CHECK_MS		20
+/* then how long its other threads get to end (see reap_dying) */
+#define DYING_WAIT_MS		50
 
 struct supervisor {
 	struct daemon *d;
@@ -357,6 +359,23 @@ static bool leader_dead(pid_t pid)
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/*
+ * The main thread is gone: give the other threads a moment to die too (a
+ * thread still running its last instructions could hand over an fd after
+ * we took what the socket holds); one stuck in the kernel stays behind.
+ */
+static int reap_dying(pid_t pid)
+{
+	int status;
+
+	for (int i = 0; i < DYING_WAIT_MS; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(1000);
+	}
+	return W_EXITCODE(0, SIGKILL);
+}
+
 static bool connection_gone(struct supervisor *s)
 {
 	struct pollfd p = { .fd = s->dev, .events = 0 };
@@ -534,7 +553,7 @@ int supervisor_run(const struct fusebpf_options *opts, int argc,
 		    errno != EINTR)
 			break;
 		if (s.worker > 0 && leader_dead(s.worker) &&
-		    !worker_ended(&s, W_EXITCODE(0, SIGKILL)))
+		    !worker_ended(&s, reap_dying(s.worker)))
 			done = true;
 		if (p[1].revents & POLLIN)
 			worker_message(&s, MSG_DONTWAIT);

@@ -81,11 +81,21 @@ static void restore_files(struct daemon *d, struct handover_kept *k)
 			continue;
 		}
 		fh_set(&d->fh, fh, p);
-		if (r.dir)
+		if (r.dir) {
 			ndirs++;
-		else
-			nfiles++;
+			continue;
+		}
+		nfiles++;
+		/*
+		 * its inode's O_PATH fd, opened by handle now: ops on an open
+		 * file (locks, killpriv) reach the inode by /proc/self/fd
+		 * without inode_get
+		 */
+		if (!inode_get(d, r.nodeid))
+			log_error("takeover: open file of node %llu: its inode is gone",
+				  (unsigned long long)r.nodeid);
 	}
+	inode_request_done(d);
 	fh_table_rebuild_free(&d->fh);
 	log_info("takeover: %u open files, %u open directories, %u lost",
 		 nfiles, ndirs, lost);
