@@ -153,6 +153,9 @@ $(BUILD)/tests/%: tests/%.c $(HEADERS) $(COMMON_OBJ) | $(DEPS_STAMP)
 $(BUILD)/tests/integration/media_indexer: TEST_LIBS := -lsqlite3
 # unit tests of daemon modules that need no mount: the pure policy judge
 $(BUILD)/tests/unit/policy_judge: $(BUILD)/userspace/daemon/policy_judge.o
+# the API test links libfusebpf
+$(BUILD)/tests/integration/lib_api: $(BUILD)/libfusebpf.a
+$(BUILD)/tests/integration/lib_api: TEST_LIBS = $(BUILD)/libfusebpf.a $(LIB_LIBS)
 # the benchmark helpers' shared header (not under include/)
 $(filter $(BUILD)/tests/bench/%,$(TEST_BINS)): tests/bench/benchlib.h
 # the integration tests' shared headers (testlib.h, rawfuse.h, ...)

@@ -20,6 +20,8 @@
  *    names there;
  *    owner-only, read-only: -ENOENT / -EROFS;
  *  - served classes: FUSE_BPF_USER, the daemon serves the op;
+ *  - "decide" classes: FUSE_BPF_USER_FILTER, the daemon asks the
+ *    embedder's hook (libfusebpf) and the kernel runs what it allows;
  *  - directories the daemon lists itself (FUSEBPF_KTAG_LIST_BY_DAEMON:
  *    policy paths go on below them): OPENDIR goes to the daemon
  *    (FUSE_BPF_USER), which filters the listing; changes to their entries
@@ -278,6 +280,9 @@ int BPF_PROG(fusebpf_pre_filter, struct fuse_bpf_args *args)
 		return count(opcode, FUSE_BPF_USER_FILTER);
 	if (rule && (r.flags & FUSEBPF_RULE_SERVED))
 		return count(opcode, FUSE_BPF_USER);
+	/* "decide" classes: the embedder's hook judges, the kernel runs it */
+	if (rule && (r.flags & FUSEBPF_RULE_DECIDE))
+		return count(opcode, FUSE_BPF_USER_FILTER);
 	return count(opcode, FUSE_BPF_BACKING);
 }
 

@@ -518,18 +518,27 @@ run_coherence() {
 # --- the example embedder (examples/media-indexer, libfusebpf): random
 # operations as several uids through its mount; its SQLite index must
 # equal the tree and its grants must hold. Mode userspace also with the
-# indexer's own poll loop driving the mount (--loop).
+# indexer's own poll loop driving the mount (--loop). And lib_api.
 MEDIA_OPS=${MEDIA_OPS:-300}
 run_media() {
 	local mode=$1 bin="$BUILD/examples/media-indexer/media-indexer"
+	local MEDIA_NO_EVENTS=
+	[ "$mode" = bpf ] && MEDIA_NO_EVENTS=1
 	if [ ! -x "$bin" ] || [ ! -x "$INT/media_indexer" ]; then
 		echo "    not ok - $mode/media-indexer: $bin missing (make)"
 		record "$mode/media-indexer" 0 1
 		return
 	fi
+	# the rest of the API: refusals, start/stop, policy load, stats, no
+	# process-wide changes, a supervisor's /dev/fuse fd
+	run_suite "$mode/lib-api" "$INT/lib_api" "$SCRATCH/$mode-lib-api" --mode "$mode"
+	umount -l "$SCRATCH/$mode-lib-api/mnt" 2>/dev/null
 	echo "== mode $mode, media-indexer ($MEDIA_OPS operations)"
+	# mode bpf: the kernel performs the ops; their events are not
+	# forwarded yet (README, libfusebpf): the grants only
 	run_suite "$mode/media-indexer" "$INT/media_indexer" --indexer "$bin" \
-		--dir "$SCRATCH/$mode-media" --mode "$mode" --ops "$MEDIA_OPS"
+		--dir "$SCRATCH/$mode-media" --mode "$mode" --ops "$MEDIA_OPS" \
+		${MEDIA_NO_EVENTS:+--no-events}
 	[ "$mode" = userspace ] &&
 		run_suite "$mode/media-indexer --loop" "$INT/media_indexer" \
 			--indexer "$bin" --dir "$SCRATCH/$mode-media-loop" \

@@ -11,7 +11,7 @@ B=build
 T=${TMPDIR:-/tmp}
 passed=0
 failed=0
-steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,bpf_review,host_suites,policy,casefold,stats,policy_reload}" | tr ',' ' ')
+steps=$(echo "${FUSEBPF_VM_SUITES:-feature,bpf_uapi,bpf_counters,bpf_filter,bpf_review,host_suites,policy,casefold,stats,policy_reload,media}" | tr ',' ' ')
 
 # Uptime in centiseconds, without spawning a process.
 now_cs() {
@@ -103,6 +103,13 @@ for s in $steps; do
 		step policy tests/run-host.sh --mode bpf --suite policy
 		;;
 		# --- end of BPF filters
+	media)
+		# libfusebpf's example embedder in mode bpf: its grants
+		# ("decide" subtree: decision requests of the policy filter)
+		mkdir -p "$T/test-logs"
+		export FUSEBPF_TEST_DIR="$T" FUSEBPF_TEST_LOGDIR="$T/test-logs"
+		step media tests/run-host.sh --mode bpf --suite media
+		;;
 	casefold)
 		# Issue 10: Android's shared storage is ext4 with casefold. The
 		# policy suite over a casefolded directory of a loop-mounted

@@ -49,8 +49,16 @@ static int embedder_decides(struct policy_ask *ask, int access)
 	};
 	char path[PATH_MAX];
 
-	/* a node only the kernel knows (mode bpf): no path, nobody's */
-	if (!c->at || hooks_node_path(c->d, c->at, path, sizeof(path)))
+	/*
+	 * A node only the kernel knows (mode bpf: one it created since the
+	 * daemon last looked up its directory): no path to ask about. Its
+	 * creation was judged here, and every walk to it runs the lookup
+	 * decision of its directory (which the daemon knows): the policy's
+	 * decision stands.
+	 */
+	if (!c->at)
+		return 0;
+	if (hooks_node_path(c->d, c->at, path, sizeof(path)))
 		return EACCES;
 	req.path = path;
 	return hooks_decide(c->d, &req);

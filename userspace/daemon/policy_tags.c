@@ -165,7 +165,13 @@ void policy_kernel_entry(struct daemon *d, struct inode *inode,
 	ke->tag = FUSEBPF_TAG(t.cls, t.slot);
 	if (t.slot > FUSEBPF_FILTER_MAX_SLOT)
 		ke->tag = FUSEBPF_TAG(t.cls, 0);	/* owner unknown: nobody */
-	ke->lookup_server = t.pnode != FUSEBPF_PATH_NONE;
+	/*
+	 * "decide" classes too: the embedder gets paths, so every inode
+	 * there must be one the daemon looked up
+	 */
+	ke->lookup_server = t.pnode != FUSEBPF_PATH_NONE ||
+			    (t.cls && (policy_rule(d, t.cls).flags &
+				       FUSEBPF_RULE_DECIDE));
 	if (ke->lookup_server)
 		ke->tag |= FUSEBPF_KTAG_LIST_BY_DAEMON;
 	ke->served = t.cls &&

@@ -70,6 +70,7 @@ struct fusebpf_mount {
 	pthread_mutex_t ready_lock;
 	pthread_cond_t ready_cond;
 	int ready;
+	bool ready_notified;		/* hooks.ready has returned */
 	bool startup_done;		/* the start-up steps ran */
 	pthread_t startup;
 	bool startup_thread;
@@ -349,14 +350,16 @@ static void maximize_fd_limit(void)
 	setrlimit(RLIMIT_NOFILE, &lim);
 }
 
+/* the start-up's end: ready() is true in the hook, start() returns after it */
 static void set_ready(struct fusebpf_mount *m, int status)
 {
-	pthread_mutex_lock(&m->ready_lock);
-	m->ready = status ? status : 1;
-	pthread_cond_broadcast(&m->ready_cond);
-	pthread_mutex_unlock(&m->ready_lock);
+	__atomic_store_n(&m->ready, status ? status : 1, __ATOMIC_RELEASE);
 	if (m->d.hooks.ready)
 		m->d.hooks.ready(m->d.hooks.ctx, status);
+	pthread_mutex_lock(&m->ready_lock);
+	m->ready_notified = true;
+	pthread_cond_broadcast(&m->ready_cond);
+	pthread_mutex_unlock(&m->ready_lock);
 }
 
 /* After INIT was answered: the mode, the runtime state, the policy. */
@@ -632,7 +635,7 @@ FUSEBPF_API int fusebpf_mount_start(struct fusebpf_mount *m)
 		return -ret;
 	m->threaded = true;
 	pthread_mutex_lock(&m->ready_lock);
-	while (!m->ready)
+	while (!m->ready_notified)
 		pthread_cond_wait(&m->ready_cond, &m->ready_lock);
 	ret = m->ready < 0 ? m->ready : 0;
 	pthread_mutex_unlock(&m->ready_lock);
