@@ -140,7 +140,8 @@ install: lib $(BUILD)/fusebpfd $(BUILD)/fusebpfctl
 	install -m 644 $(BUILD)/libfusebpf.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(BUILD)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libfusebpf.so
-	install -m 644 $(BUILD)/pkgconfig/fusebpf.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	# written here: PREFIX/LIBDIR may differ from when the build made it
+	$(call pc_file,$(LIBDIR),$(INCLUDEDIR),) > $(DESTDIR)$(LIBDIR)/pkgconfig/fusebpf.pc
 	install -m 755 $(BUILD)/fusebpfd $(BUILD)/fusebpfctl $(DESTDIR)$(BINDIR)/
 
 $(BUILD)/fusebpfctl: $(CTL_OBJ) $(COMMON_OBJ)
