@@ -531,9 +531,14 @@ static void teardown(struct fusebpf_mount *m)
 {
 	struct daemon *d = &m->d;
 
-	if (m->state != STATE_RUNNING)
+	/* a concurrent fusebpf_mount_stop() is done with the session */
+	pthread_mutex_lock(&m->ready_lock);
+	if (m->state != STATE_RUNNING) {
+		pthread_mutex_unlock(&m->ready_lock);
 		return;
+	}
 	m->state = STATE_ENDED;
+	pthread_mutex_unlock(&m->ready_lock);
 	if (m->startup_thread)
 		pthread_join(m->startup, NULL);
 	m->startup_thread = false;
@@ -714,12 +719,15 @@ FUSEBPF_API void fusebpf_mount_stop(struct fusebpf_mount *m)
 {
 	struct daemon *d = &m->d;
 
-	if (m->state != STATE_RUNNING || !d->se)
-		return;
-	fuse_session_exit(d->se);
-	/* wakes the loop: the kernel ends the connection once unused */
-	if (m->mounted && m->dev_fuse_fd < 0)
-		umount2(d->mountpoint, MNT_DETACH);
+	/* the session stays while we hold the lock (teardown takes it) */
+	pthread_mutex_lock(&m->ready_lock);
+	if (m->state == STATE_RUNNING && d->se) {
+		fuse_session_exit(d->se);
+		/* wakes the loop: the kernel ends the connection once unused */
+		if (m->mounted && m->dev_fuse_fd < 0)
+			umount2(d->mountpoint, MNT_DETACH);
+	}
+	pthread_mutex_unlock(&m->ready_lock);
 }
 
 FUSEBPF_API void fusebpf_mount_destroy(struct fusebpf_mount *m)
