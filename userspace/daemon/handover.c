@@ -57,6 +57,7 @@ struct ho_header {
 	uint64_t nodes_off, files_off, locks_off, journal_off;
 	uint32_t nodes_max, files_max, locks_max, journal_max;
 	uint32_t node_hw, lock_hw;	/* slots ever used (scan bounds) */
+	uint64_t file_hw;		/* highest fh ever recorded */
 	uint64_t next_nodeid;
 	uint64_t replayed;		/* journaled requests that came again */
 	char instance[FUSEBPF_INSTANCE_NAME_MAX];
@@ -384,6 +385,24 @@ void handover_node_gone(struct daemon *d, struct inode *inode)
  * handed over any more and this worker serves on as an unsupervised
  * daemon (the mount ends with it).
  */
+/* the restore scans open-file records up to the highest fh recorded */
+static void file_hw_raise(struct handover *ho, uint64_t fh)
+{
+	uint64_t hw = __atomic_load_n(&ho->hdr->file_hw, __ATOMIC_RELAXED);
+
+	while (fh > hw && !__atomic_compare_exchange_n(&ho->hdr->file_hw, &hw,
+						       fh, false,
+						       __ATOMIC_RELAXED,
+						       __ATOMIC_RELAXED))
+		;
+}
+
+uint64_t handover_file_slots(struct daemon *d)
+{
+	return d->ho ? __atomic_load_n(&d->ho->hdr->file_hw, __ATOMIC_RELAXED) :
+	       0;
+}
+
 static int put_fd(struct daemon *d, uint64_t key, int fd)
 {
 	int ret = send_msg(d->ho, HANDOVER_MSG_PUT, key, fd);
@@ -408,6 +427,7 @@ int handover_file_opened(struct daemon *d, const struct open_file *of,
 		return 0;
 	if (of->fh > FH_SLOTS_MAX)
 		return -ENFILE;
+	file_hw_raise(d->ho, of->fh);
 	f = &d->ho->files[of->fh - 1];
 	f->flags = flags;
 	f->nodeid = of->inode->node.nodeid;
@@ -430,6 +450,7 @@ int handover_dir_opened(struct daemon *d, uint64_t fh, int fd)
 		return 0;
 	if (fh > FH_SLOTS_MAX)
 		return -ENFILE;
+	file_hw_raise(d->ho, fh);
 	f = &d->ho->files[fh - 1];
 	memset(f, 0, sizeof(*f));
 	f->dir = 1;
@@ -568,12 +589,11 @@ int handover_receive_fds(struct daemon *d, struct handover_kept *k)
 
 	k->nfile = FH_SLOTS_MAX;
 	k->nlock = HO_LOCKS;
-	k->file = malloc(k->nfile * sizeof(int));
-	k->lock = malloc(k->nlock * sizeof(int));
+	/* fd + 1, 0: none; zeroed lazily by the kernel, touched as used */
+	k->file = calloc(k->nfile, sizeof(int));
+	k->lock = calloc(k->nlock, sizeof(int));
 	if (!k->file || !k->lock)
 		return -ENOMEM;
-	memset(k->file, 0xff, k->nfile * sizeof(int));
-	memset(k->lock, 0xff, k->nlock * sizeof(int));
 	for (;;) {
 		ret = recv_msg(ho->sock, &m, &fd);
 		if (ret)
@@ -586,13 +606,16 @@ int handover_receive_fds(struct daemon *d, struct handover_kept *k)
 			continue;
 		}
 		if (HANDOVER_KEY_IS_LOCK(m.key) &&
-		    HANDOVER_KEY_INDEX(m.key) - 1 < k->nlock)
-			k->lock[HANDOVER_KEY_INDEX(m.key) - 1] = fd;
-		else if (!HANDOVER_KEY_IS_LOCK(m.key) &&
-			 HANDOVER_KEY_INDEX(m.key) - 1 < k->nfile)
-			k->file[HANDOVER_KEY_INDEX(m.key) - 1] = fd;
-		else
+		    HANDOVER_KEY_INDEX(m.key) - 1 < k->nlock) {
+			k->lock[HANDOVER_KEY_INDEX(m.key) - 1] = fd + 1;
+		} else if (!HANDOVER_KEY_IS_LOCK(m.key) &&
+			   HANDOVER_KEY_INDEX(m.key) - 1 < k->nfile) {
+			k->file[HANDOVER_KEY_INDEX(m.key) - 1] = fd + 1;
+			if (HANDOVER_KEY_INDEX(m.key) > k->file_max)
+				k->file_max = HANDOVER_KEY_INDEX(m.key);
+		} else {
 			close(fd);
+		}
 	}
 }
 

@@ -65,9 +65,10 @@ void handover_lock_gone(struct daemon *d, uint32_t slot);
 
 /* takeover (takeover.c): the fds the supervisor kept, by key */
 struct handover_kept {
-	int *file;			/* by fh - 1 */
-	int *lock;			/* by lock record - 1 */
+	int *file;			/* fd + 1 by fh - 1; 0: none */
+	int *lock;			/* fd + 1 by lock record - 1 */
 	uint32_t nfile, nlock;
+	uint32_t file_max;		/* highest fh received */
 };
 int handover_receive_fds(struct daemon *d, struct handover_kept *k);
 /* the nodes of the last worker into the (new) table; 0 or -errno */
@@ -77,6 +78,8 @@ struct handover_file_rec {
 	int32_t flags, backing_id;
 	bool rdwr, cached, dir;
 };
+/* the highest fh ever recorded (records above it are all unused) */
+uint64_t handover_file_slots(struct daemon *d);
 bool handover_file_record(struct daemon *d, uint64_t fh,
 			  struct handover_file_rec *rec);
 /* the record and the kept fd of @fh go (lost, or released) */

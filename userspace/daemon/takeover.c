@@ -55,14 +55,17 @@ static struct open_file *restore_file(struct daemon *d, uint64_t fh,
 
 static void restore_files(struct daemon *d, struct handover_kept *k)
 {
+	uint64_t hw = handover_file_slots(d);
 	uint32_t nfiles = 0, ndirs = 0, lost = 0;
 
-	for (uint64_t fh = 1; fh <= k->nfile && fh <= d->fh.cap; fh++) {
+	/* fds above hw: none can be kept (put before the record) */
+	for (uint64_t fh = 1; fh <= hw && fh <= k->nfile && fh <= d->fh.cap;
+	     fh++) {
 		struct handover_file_rec r;
-		int fd = k->file[fh - 1];
+		int fd = k->file[fh - 1] - 1;
 		void *p = NULL;
 
-		k->file[fh - 1] = -1;
+		k->file[fh - 1] = 0;
 		if (!handover_file_record(d, fh, &r)) {
 			if (fd >= 0) {	/* released before its record: drop */
 				close(fd);
@@ -106,13 +109,13 @@ static void restore_locks(struct daemon *d, struct handover_kept *k)
 	uint32_t hw = handover_lock_slots(d), n = 0;
 
 	for (uint32_t slot = 1; slot <= hw; slot++) {
-		int fd = slot <= k->nlock ? k->lock[slot - 1] : -1;
+		int fd = slot <= k->nlock ? k->lock[slot - 1] - 1 : -1;
 		struct handover_lock_rec r;
 		struct inode *inode;
 		bool ok = false;
 
 		if (slot <= k->nlock)
-			k->lock[slot - 1] = -1;
+			k->lock[slot - 1] = 0;
 		if (fd >= 0 && handover_lock_record(d, slot, &r)) {
 			pthread_mutex_lock(&d->table.lock);
 			inode = find_inode(d, r.nodeid);
@@ -145,12 +148,12 @@ int takeover_restore(struct daemon *d)
 		restore_files(d, &k);
 		restore_locks(d, &k);
 	}
-	for (uint32_t i = 0; k.file && i < k.nfile; i++)
-		if (k.file[i] >= 0)
-			close(k.file[i]);
+	for (uint32_t i = 0; k.file && i < k.file_max; i++)
+		if (k.file[i] > 0)
+			close(k.file[i] - 1);
 	for (uint32_t i = 0; k.lock && i < k.nlock; i++)
-		if (k.lock[i] >= 0)
-			close(k.lock[i]);
+		if (k.lock[i] > 0)
+			close(k.lock[i] - 1);
 	free(k.file);
 	free(k.lock);
 	if (ret)
