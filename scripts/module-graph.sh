@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# The module graph of the daemon: which file of userspace/daemon calls (or
-# reads) which, from the symbols their objects define and use (nm), so it
-# is what the linker sees, not what a header promises. Needs a build.
+# The module graph of the daemon: which file of userspace/daemon (and of
+# userspace/lib, named lib/FILE, on top of it) calls (or reads) which, from
+# the symbols their objects define and use (nm), so it is what the linker
+# sees, not what a header promises. Needs a build; run from the top of
+# the tree.
 #
 #   scripts/module-graph.sh [--symbols] [--dot] [BUILD]
 #
@@ -19,7 +21,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--symbols) symbols=1 ;;
 	--dot) dot=1 ;;
-	-h|--help) sed -n '3,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '4,14p' "$0"; exit 0 ;;
 	-*) echo "usage: $0 [--symbols] [--dot] [BUILD]" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -34,8 +36,13 @@ fi
 
 # "module D symbol" for what each object defines, "module U symbol" for
 # what it uses; a module is the source file's name without .c
-for o in "$dir"/*.o; do
+for o in "$dir"/*.o "$build"/userspace/lib/*.o; do
+	[ -e "$o" ] || continue
 	m=$(basename "$o" .o)
+	case "$o" in */userspace/lib/*) src=userspace/lib ;; *) src=userspace/daemon ;; esac
+	# an object whose source is gone (a stale build) is not a module
+	[ -e "$src/$m.c" ] || continue
+	[ "$src" = userspace/lib ] && m=lib/$m
 	nm "$o" | awk -v m="$m" '
 		$1 == "U" { print m, "U", $2; next }
 		NF == 3 && $2 ~ /^[TDBRCVW]$/ { print m, "D", $3 }'

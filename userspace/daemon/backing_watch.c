@@ -50,6 +50,8 @@
 
 #include "backing_watch.h"
 #include "fusebpfd.h"
+#include "mode.h"
+#include "notify.h"
 
 #define WATCH_MASK	(FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | \
 			 FAN_MOVED_TO | FAN_ATTRIB | FAN_MODIFY | \
@@ -57,8 +59,6 @@
 #define ENTRY_EVENTS	(FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO)
 /* one read of events; the queue itself is fanotify's (16384 by default) */
 #define EVENT_BUF	(64 * 1024)
-/* enum fuse_notify_code, Linux 6.16 (7.44); Debian's headers predate it */
-#define NOTIFY_INC_EPOCH	8
 #define OVERFLOWS_LOGGED	10
 /*
  * Once woken, wait this long before reading: the kernel merges queued
@@ -270,11 +270,10 @@ static int by_entry(const void *a, const void *b)
  * an invalidation it leaves the dentry hashed, so a process's cwd inside
  * it and mounts on it stay as they are unless the name really changed.
  */
-static int expire_entry(struct backing_watch *w, struct fuse_session *se,
-			uint64_t parent, const char *name, size_t len)
+static int expire_entry(struct backing_watch *w, struct daemon *d,
+			uint64_t parent, const char *name)
 {
-	int ret = fuse_lowlevel_notify_expire_entry(se, parent, name, len,
-						    FUSE_LL_EXPIRE_ONLY);
+	int ret = notify_expire_entry(d, parent, name);
 
 	if (ret == -ENOSYS || ret == -EINVAL)
 		w->no_expire = true;
@@ -287,29 +286,24 @@ static int expire_entry(struct backing_watch *w, struct fuse_session *se,
  */
 static void flush(struct daemon *d, struct backing_watch *w)
 {
-	struct fuse_session *se = d->se;
-
 	qsort(w->entries.v, w->entries.n, sizeof(*w->entries.v), by_entry);
 	for (size_t i = 0; i < w->entries.n; i++) {
 		struct inval *e = &w->entries.v[i];
-		size_t len = strlen(e->name);
 		int ret = -1;
 
 		if (i && !by_entry(e, e - 1))
 			goto next;
 		if (e->kind == INVAL_DELETE)
-			ret = fuse_lowlevel_notify_delete(se, e->node, e->child,
-							  e->name, len);
+			ret = notify_delete(d, e->node, e->child, e->name);
 		else if (!w->no_expire)
-			ret = expire_entry(w, se, e->node, e->name, len);
+			ret = expire_entry(w, d, e->node, e->name);
 		/*
 		 * ENOENT: no such dentry, or (delete) another inode under that
 		 * name, already invalidated; otherwise a non-empty directory,
 		 * a kernel without expiry, ...: invalidate the name alone
 		 */
 		if (ret && ret != -ENOENT)
-			fuse_lowlevel_notify_inval_entry(se, e->node, e->name,
-							 len);
+			notify_inval_entry(d, e->node, e->name);
 next:
 		if (e->owned)
 			free(e->name);
@@ -323,24 +317,12 @@ next:
 
 		if (i && e->node == e[-1].node)
 			continue;	/* sorted: the first was the widest */
-		fuse_lowlevel_notify_inval_inode(se, e->node,
-						 e->kind == INVAL_DATA ? 0 : -1,
-						 0);
+		if (e->kind == INVAL_DATA)
+			notify_inval_data(d, e->node);
+		else
+			notify_inval_attr(d, e->node);
 	}
 	w->inodes.n = 0;
-}
-
-/* Every dentry of the mount: revalidated (LOOKUP) at its next use */
-static int notify_inc_epoch(struct daemon *d)
-{
-	struct fuse_out_header out = {
-		.len = sizeof(out),
-		.error = NOTIFY_INC_EPOCH,
-	};
-
-	if (write(fuse_session_fd(d->se), &out, sizeof(out)) != sizeof(out))
-		return -errno;
-	return 0;
 }
 
 /*
@@ -459,7 +441,7 @@ int backing_watch_start(struct daemon *d)
 	sigset_t all, old;
 	int ret;
 
-	if (d->opts.no_watch_backing || d->mode == FUSEBPF_MODE_BPF)
+	if (d->opts.no_watch_backing || !d->mode_ops->watch_backing)
 		return 0;
 	w = calloc(1, sizeof(*w));
 	if (!w)

@@ -7,7 +7,8 @@
  * the kernel has them (the registration ends with the daemon), under a
  * per-daemon name, opened by name on /dev/fuse and attached at the root;
  * lookup replies let children inherit it (mode.c). Its per-opcode counters
- * are pinned next to the policy maps as `filter_counts`. Started in mode
+ * are pinned next to the policy maps as `filter_counts`. Its state is
+ * d->filter (NULL: no filter). Started in mode
  * bpf whenever the policy maps exist (also without policy=: empty rules
  * let everything through, and a later policy load applies at once).
  */
@@ -29,6 +30,7 @@
 #include "uapi/linux/fuse_bpf.h"
 #include "policy_filter.skel.h"
 #include "fusebpfd.h"
+#include "notify.h"
 #include "policy_maps.h"
 #include "policy_tags.h"
 
@@ -49,8 +51,6 @@ struct bpf_filter {
 	uint32_t id;			/* FUSE_DEV_IOC_BPF_FILTER_OPEN */
 	char name[FUSE_BPF_FILTER_NAME_MAX];
 };
-
-static struct bpf_filter filter = { .link_fd = -1 };
 
 /*
  * The skeleton's object with the struct_ops .name replaced: names are
@@ -117,18 +117,19 @@ static int reuse_policy_maps(struct daemon *d, struct policy_filter_bpf *s)
 	return 0;
 }
 
-static int attach_struct_ops(struct policy_filter_bpf *s)
+static int attach_struct_ops(struct bpf_filter *f,
+			     struct policy_filter_bpf *s)
 {
 	int map_fd = bpf_map__fd(s->maps.fusebpf_policy_ops);
 
 	/* BPF_F_LINK maps: libbpf 1.1 stores the value, we add the link */
-	filter.link = bpf_map__attach_struct_ops(s->maps.fusebpf_policy_ops);
-	if (!filter.link)
+	f->link = bpf_map__attach_struct_ops(s->maps.fusebpf_policy_ops);
+	if (!f->link)
 		return -1;
 	if (bpf_map__map_flags(s->maps.fusebpf_policy_ops) & BPF_F_LINK) {
-		filter.link_fd = bpf_link_create(map_fd, 0, ATTACH_STRUCT_OPS,
-						 NULL);
-		if (filter.link_fd < 0)
+		f->link_fd = bpf_link_create(map_fd, 0, ATTACH_STRUCT_OPS,
+					     NULL);
+		if (f->link_fd < 0)
 			return -1;
 	}
 	return 0;
@@ -162,7 +163,8 @@ static void fold_put(int fd, struct fusebpf_name_key *keys, size_t *n,
  */
 static void fill_hidden_folded(struct daemon *d)
 {
-	int fd = filter.skel ? bpf_map__fd(filter.skel->maps.hidden_folded) : -1;
+	struct bpf_filter *f = d->filter;
+	int fd = f->skel ? bpf_map__fd(f->skel->maps.hidden_folded) : -1;
 	int src = policy_map_fd(d, "hidden_names");
 	size_t n = 0, max = 2 * FUSEBPF_POLICY_MAX_HIDDEN + 1;
 	struct fusebpf_name_key key, *prev = NULL, *keys;
@@ -202,6 +204,7 @@ static void fill_hidden_folded(struct daemon *d)
 /* The policy generation, read where policy loads write it (no syscall) */
 static void map_meta(struct daemon *d)
 {
+	struct bpf_filter *f = d->filter;
 	long page = sysconf(_SC_PAGESIZE);
 	int fd = policy_map_fd(d, "meta");
 	void *m;
@@ -214,15 +217,17 @@ static void map_meta(struct daemon *d)
 			  strerror(errno));
 		return;
 	}
-	filter.meta = m;
-	filter.meta_len = page;
+	f->meta = m;
+	f->meta_len = page;
 }
 
-uint64_t bpf_filter_policy_generation(void)
+uint64_t bpf_filter_policy_generation(struct daemon *d)
 {
-	if (!filter.meta)
+	struct bpf_filter *f = d->filter;
+
+	if (!f || !f->meta)
 		return 0;
-	return __atomic_load_n(&filter.meta->generation, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&f->meta->generation, __ATOMIC_ACQUIRE);
 }
 
 /* Does the policy name any path? (a policy without paths has no key) */
@@ -245,7 +250,7 @@ static void root_entry(struct daemon *d, struct fuse_bpf_root_set *rs)
 	struct policy_kernel_entry ke;
 
 	policy_kernel_entry(d, d->table.root, &ke);
-	rs->filter_id = filter.id;
+	rs->filter_id = d->filter->id;
 	rs->tag = ke.tag;
 	rs->flags |= FUSE_BPF_ENTRY_TAG;
 	if (ke.lookup_server && policy_has_paths(d)) {
@@ -258,9 +263,9 @@ static void root_entry(struct daemon *d, struct fuse_bpf_root_set *rs)
 /* mode.c sends it with FUSE_DEV_IOC_BPF_ROOT_SET */
 void bpf_filter_root_entry(struct daemon *d, struct fuse_bpf_root_set *rs)
 {
-	filter.root_base = *rs;
+	d->filter->root_base = *rs;
 	root_entry(d, rs);
-	filter.root_sent = *rs;
+	d->filter->root_sent = *rs;
 }
 
 /*
@@ -285,8 +290,7 @@ static void invalidate_root_names(struct daemon *d)
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		fuse_lowlevel_notify_inval_entry(d->se, FUSE_ROOT_ID, de->d_name,
-						 strlen(de->d_name));
+		notify_inval_entry(d, FUSE_ROOT_ID, de->d_name);
 	}
 	closedir(dir);
 }
@@ -299,20 +303,22 @@ static void invalidate_root_names(struct daemon *d)
  */
 void bpf_filter_policy_loaded(struct daemon *d)
 {
-	struct fuse_bpf_root_set rs = filter.root_base;
+	struct bpf_filter *f = d->filter;
+	struct fuse_bpf_root_set rs;
 
-	if (!filter.id)
+	if (!f || !f->id)
 		return;
+	rs = f->root_base;
 	fill_hidden_folded(d);
 	root_entry(d, &rs);
-	if (!memcmp(&rs, &filter.root_sent, sizeof(rs)))
+	if (!memcmp(&rs, &f->root_sent, sizeof(rs)))
 		return;
 	if (ioctl(fuse_session_fd(d->se), FUSE_DEV_IOC_BPF_ROOT_SET, &rs)) {
 		log_error("mode bpf: policy load: FUSE_DEV_IOC_BPF_ROOT_SET: %s",
 			  strerror(errno));
 		return;
 	}
-	filter.root_sent = rs;
+	f->root_sent = rs;
 	invalidate_root_names(d);
 }
 
@@ -320,79 +326,88 @@ int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id)
 {
 	struct fuse_bpf_filter_open fo = { 0 };
 	struct policy_filter_bpf *s;
+	struct bpf_filter *f;
 	int id;
 
-	snprintf(filter.name, sizeof(filter.name), "fbpf_%d", (int)getpid());
-	s = open_named(filter.name);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	f->link_fd = -1;
+	d->filter = f;	/* bpf_filter_destroy() frees what a failure left */
+
+	snprintf(f->name, sizeof(f->name), "fbpf_%d", (int)getpid());
+	s = open_named(f->name);
 	if (!s) {
 		log_error("mode bpf: policy filter: cannot open: %s",
 			  strerror(errno));
 		return -1;
 	}
-	filter.skel = s;
+	f->skel = s;
 	if (reuse_policy_maps(d, s))
 		return -1;
 	bpf_map__set_map_flags(s->maps.fusebpf_policy_ops, BPF_F_LINK);
 	if (policy_filter_bpf__load(s)) {
 		/* a kernel without struct_ops links: registered until we stop */
 		policy_filter_bpf__destroy(s);
-		s = open_named(filter.name);
-		filter.skel = s;
+		s = open_named(f->name);
+		f->skel = s;
 		if (!s || reuse_policy_maps(d, s) || policy_filter_bpf__load(s)) {
 			log_error("mode bpf: policy filter: the kernel refuses it (load): %s",
 				  strerror(errno));
 			return -1;
 		}
 	}
-	if (attach_struct_ops(s)) {
+	if (attach_struct_ops(f, s)) {
 		log_error("mode bpf: policy filter: cannot attach the struct_ops: %s",
 			  strerror(errno));
 		return -1;
 	}
-	memcpy(fo.name, filter.name, strlen(filter.name));
+	memcpy(fo.name, f->name, strlen(f->name));
 	id = ioctl(devfd, FUSE_DEV_IOC_BPF_FILTER_OPEN, &fo);
 	if (id <= 0) {
 		log_error("mode bpf: FUSE_DEV_IOC_BPF_FILTER_OPEN %s: %s",
-			  filter.name, id < 0 ? strerror(errno) : "bad id 0");
+			  f->name, id < 0 ? strerror(errno) : "bad id 0");
 		return -1;
 	}
-	filter.id = id;
+	f->id = id;
 	*filter_id = id;
 	map_meta(d);
 	fill_hidden_folded(d);
 	return 0;
 }
 
-int bpf_filter_pin(const char *pin_dir)
+int bpf_filter_pin(struct daemon *d, const char *pin_dir)
 {
+	struct bpf_filter *f = d->filter;
 	char path[PATH_MAX + 32];
 
-	if (!filter.skel)
+	if (!f || !f->skel)
 		return 0;
 	snprintf(path, sizeof(path), "%s/filter_counts", pin_dir);
-	if (bpf_map__pin(filter.skel->maps.filter_counts, path)) {
+	if (bpf_map__pin(f->skel->maps.filter_counts, path)) {
 		log_error("mode bpf: cannot pin %s: %s", path, strerror(errno));
 		return -1;
 	}
-	snprintf(filter.counts_pin, sizeof(filter.counts_pin), "%s", path);
+	snprintf(f->counts_pin, sizeof(f->counts_pin), "%s", path);
 	return 0;
 }
 
-void bpf_filter_destroy(void)
+void bpf_filter_destroy(struct daemon *d)
 {
+	struct bpf_filter *f = d->filter;
+
+	if (!f)
+		return;
 	/* before the policy maps go: their directory must end up empty */
-	if (filter.counts_pin[0])
-		unlink(filter.counts_pin);
-	filter.counts_pin[0] = 0;
-	if (filter.meta)
-		munmap((void *)filter.meta, filter.meta_len);
-	filter.meta = NULL;
-	if (filter.link_fd >= 0)
-		close(filter.link_fd);
-	filter.link_fd = -1;
-	bpf_link__destroy(filter.link);
-	filter.link = NULL;
-	if (filter.skel)
-		policy_filter_bpf__destroy(filter.skel);
-	filter.skel = NULL;
+	if (f->counts_pin[0])
+		unlink(f->counts_pin);
+	if (f->meta)
+		munmap((void *)f->meta, f->meta_len);
+	if (f->link_fd >= 0)
+		close(f->link_fd);
+	bpf_link__destroy(f->link);
+	if (f->skel)
+		policy_filter_bpf__destroy(f->skel);
+	free(f);
+	d->filter = NULL;
 }

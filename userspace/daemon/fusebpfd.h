@@ -114,6 +114,7 @@ struct daemon {
 	double entry_timeout;		/* entry cache seconds */
 
 	enum fusebpf_mode mode;		/* decided at INIT */
+	const struct mode_ops *mode_ops;	/* mode.h; NULL before INIT */
 	uint64_t kernel_flags;		/* INIT flags the kernel offered */
 	struct fuse_session *se;
 	struct fusebpf_stats *stats;
@@ -132,6 +133,7 @@ struct daemon {
 	struct policy *policy;		/* NULL: no policy maps */
 	struct policy_reload *reload;	/* policy_reload.c; NULL: not running */
 	uint32_t filter_id;		/* mode bpf: the policy filter, 0: none */
+	struct bpf_filter *filter;	/* bpf_filter.c; NULL: none */
 	struct backing_watch *watch;	/* backing_watch.c; NULL: not watching */
 	/* locks.c: F_SETLKW waits on their own threads (atomic) */
 	unsigned int lock_waiters;
@@ -272,12 +274,13 @@ int policy_reload_start(struct daemon *d);
 /* before the session goes away; no-op when not started */
 void policy_reload_stop(struct daemon *d);
 
-/* bpf_filter.c: the policy filter in the kernel (mode bpf) */
+/* bpf_filter.c: the policy filter in the kernel (mode bpf), d->filter */
 int bpf_filter_start(struct daemon *d, int devfd, uint32_t *filter_id);
-int bpf_filter_pin(const char *pin_dir);
-void bpf_filter_destroy(void);
+int bpf_filter_pin(struct daemon *d, const char *pin_dir);
+/* what bpf_filter_start set up goes; no-op without filter */
+void bpf_filter_destroy(struct daemon *d);
 /* meta.generation of the policy maps the filter reads; 0 without filter */
-uint64_t bpf_filter_policy_generation(void);
+uint64_t bpf_filter_policy_generation(struct daemon *d);
 /* the filter's part of the root's attachment (@rs: backing, base flags) */
 void bpf_filter_root_entry(struct daemon *d, struct fuse_bpf_root_set *rs);
 /* a policy load: re-attach the root if its entry changed (sweeper thread) */
@@ -291,14 +294,22 @@ static inline bool policy_denied(fuse_req_t req, int err)
 	return err != 0;
 }
 
-/* mode.c */
+/* mode.c: the mode decided at INIT and its ops (mode.h) */
 bool mode_bpf_available(void);
 void mode_decide(struct daemon *d, uint64_t kernel_flags);
+/* the INIT reply: flags libfuse does not set itself, max_stack_depth */
 uint64_t mode_init_flags(const struct daemon *d);
+uint32_t mode_max_stack_depth(const struct daemon *d);
 int mode_start(struct daemon *d);
+/* once the policy maps are pinned */
+int mode_pin(struct daemon *d);
 /* @e: the entry of a LOOKUP by name, NULL for LOOKUP "." (export handle) */
-void lookup_reply_ext(struct daemon *d, struct inode *inode,
-		      struct fuse_entry_param *e);
+void mode_lookup_reply(struct daemon *d, struct inode *inode,
+		       struct fuse_entry_param *e);
+/* a policy load (sweeper thread) */
+void mode_policy_loaded(struct daemon *d);
+/* at the end; no-op before INIT */
+void mode_stop(struct daemon *d);
 
 /* runtime.c: /run/fusebpf/<instance>/ */
 int runtime_create(struct daemon *d);

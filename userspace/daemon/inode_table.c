@@ -28,6 +28,7 @@
 #include "fusebpfd.h"
 #include "lock_owners.h"
 #include "handover.h"
+#include "notify.h"
 
 /* Retired nodes kept for export handles and stable nodeids. */
 #define RETIRED_MAX	65536
@@ -754,8 +755,8 @@ void inode_moved(struct daemon *d, struct inode *dir, const char *name)
 		pthread_mutex_unlock(&d->table.lock);
 	}
 	close(fd);
-	if (nodeid && d->se)
-		fuse_lowlevel_notify_inval_inode(d->se, nodeid, -1, 0);
+	if (nodeid)
+		notify_inval_attr(d, nodeid);
 }
 
 uint64_t inode_moves(struct daemon *d)

@@ -59,6 +59,7 @@
 #include "fusebpf/fuse_compat.h"
 #include "fusebpfd.h"
 #include "killpriv.h"
+#include "notify.h"
 
 static __thread bool kill_requested;
 static __thread bool acl_kill_sgid;	/* FUSE_SETXATTR_ACL_KILL_SGID */
@@ -172,8 +173,7 @@ int killpriv_apply_requested(fuse_req_t req, struct inode *inode, int fd)
 
 	/* the kernel's cached mode is stale now; the reply does not say */
 	if (ret > 0)
-		fuse_lowlevel_notify_inval_inode(req_daemon(req)->se,
-						 inode->node.nodeid, -1, 0);
+		notify_inval_attr(req_daemon(req), inode->node.nodeid);
 	return ret < 0 ? ret : 0;
 }
 

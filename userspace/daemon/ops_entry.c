@@ -69,7 +69,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	lookup_reply_ext(d, inode, strcmp(name, ".") ? &e : NULL);
+	mode_lookup_reply(d, inode, strcmp(name, ".") ? &e : NULL);
 	reply_entry(req, &e);
 }
 

@@ -17,6 +17,7 @@
 #include "hooks.h"
 #include "killpriv.h"
 #include "lock_owners.h"
+#include "notify.h"
 #include "request.h"
 
 /* NULL: a handle not in use (a RELEASE replayed after a restart) */
@@ -102,8 +103,7 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 		if (of->rdwr && e)
 			e->attr_timeout = 0;
 		else if (of->rdwr)
-			fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
-							 -1, 0);
+			notify_inval_attr(d, inode->node.nodeid);
 	} else if (fi->flags & O_DIRECT) {
 		/* daemon-served O_DIRECT: keep it out of the page cache */
 		fi->direct_io = 1;
@@ -113,8 +113,7 @@ static void reply_open(fuse_req_t req, struct inode *inode, int fd,
 		 * drops cached pages on open (no keep_cache), but would trust
 		 * a cached size; make it fetch the attributes again.
 		 */
-		fuse_lowlevel_notify_inval_inode(d->se, inode->node.nodeid,
-						 -1, 0);
+		notify_inval_attr(d, inode->node.nodeid);
 	}
 	fi->fh = of->fh;
 	fi->noflush = 0;

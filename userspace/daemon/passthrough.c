@@ -25,6 +25,7 @@
 
 #include "fusebpf/fuse_compat.h"
 #include "fusebpfd.h"
+#include "mode.h"
 
 static int32_t register_backing(struct daemon *d, int fd)
 {
@@ -52,7 +53,7 @@ static int32_t register_backing(struct daemon *d, int fd)
 int32_t passthrough_open(struct daemon *d, struct inode *inode, int fd,
 			 bool rdwr)
 {
-	bool eligible = d->mode == FUSEBPF_MODE_PASSTHROUGH && !inode->served &&
+	bool eligible = d->mode_ops->passthrough_opens && !inode->served &&
 			S_ISREG(inode->type) && !policy_served(d, inode);
 	int32_t id = 0;
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "fusebpfd.h"
+#include "notify.h"
 #include "policy_maps.h"
 
 #define SWEEP_PERIOD_MS		50
@@ -71,9 +72,7 @@ static void sweep(struct daemon *d)
 	pthread_mutex_unlock(&d->table.lock);
 	/* outside any request: the kernel takes the parents' inode locks */
 	for (size_t i = 0; i < n; i++) {
-		fuse_lowlevel_notify_inval_entry(d->se, refs[i].parent,
-						 refs[i].name,
-						 strlen(refs[i].name));
+		notify_inval_entry(d, refs[i].parent, refs[i].name);
 		free(refs[i].name);
 	}
 	free(refs);
@@ -92,9 +91,8 @@ static void *sweeper_thread(void *arg)
 		uint64_t gen = policy_generation(d);
 
 		if (gen != seen) {
-			/* mode bpf: the root's kernel entry first (bpf_filter.c) */
-			if (d->filter_id)
-				bpf_filter_policy_loaded(d);
+			/* the mode's part first (bpf: the root's entry) */
+			mode_policy_loaded(d);
 			sweep(d);
 			seen = gen;
 			policy_set_applied(d, gen);

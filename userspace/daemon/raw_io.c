@@ -225,8 +225,7 @@ static ssize_t raw_writev(int fd, struct iovec *iov, int count,
 		}
 		p = body_at(iov, count, 0, blen);
 		if (!p || fusebpf_init_out_add(p, blen, mode_init_flags(d),
-					       d->mode == FUSEBPF_MODE_PASSTHROUGH ?
-					       1 : 0))
+					       mode_max_stack_depth(d)))
 			log_error("INIT reply has an unexpected layout");
 		n = writev(fd, iov, count);
 		init_replied(d, n < 0 ? errno : 0);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fusebpfd.h"
+#include "mode.h"
 
 /*
  * Capabilities. Left out on purpose: SPLICE_READ (libfuse would splice
@@ -29,7 +30,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want |= want & conn->capable;
 	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE |
 			FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE);
-	if (d->mode == FUSEBPF_MODE_BPF)
+	if (!d->mode_ops->readdirplus)
 		conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 }
 

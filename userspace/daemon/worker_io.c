@@ -22,11 +22,9 @@
 #include "fusebpf/fuse_compat.h"
 #include "fusebpfd.h"
 #include "handover.h"
+#include "notify.h"
 #include "worker_io.h"
 
-#ifndef FUSE_NOTIFY_RESEND
-#define FUSE_NOTIFY_RESEND	7
-#endif
 #define FUSE_HAS_RESEND_FLAG	(1ULL << 39)
 
 /* written by the SIGUSR2 handler: only an fd, no context to reach */
@@ -98,15 +96,13 @@ ssize_t worker_read(struct daemon *d, int fd, void *buf, size_t len)
 
 bool worker_swallow_init(struct daemon *d, int fd)
 {
-	struct fuse_out_header resend = {
-		.len = sizeof(resend), .error = FUSE_NOTIFY_RESEND,
-	};
+	int ret;
 
 	if (!handover_takeover(d))
 		return false;
 	if (!(d->kernel_flags & FUSE_HAS_RESEND_FLAG))
 		log_error("takeover: the kernel has no FUSE_NOTIFY_RESEND: requests the last worker held stay unanswered");
-	else if (write(fd, &resend, sizeof(resend)) != sizeof(resend))
-		log_error("takeover: FUSE_NOTIFY_RESEND: %s", strerror(errno));
+	else if ((ret = notify_resend(fd)))
+		log_error("takeover: FUSE_NOTIFY_RESEND: %s", strerror(-ret));
 	return true;
 }

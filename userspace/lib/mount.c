@@ -376,8 +376,8 @@ static int finish_startup(struct fusebpf_mount *m)
 		handover_set_instance(d);
 	if (!ret)
 		ret = policy_pin(d);
-	if (!ret && d->filter_id && policy_pin_dir(d))
-		ret = bpf_filter_pin(policy_pin_dir(d));
+	if (!ret)
+		ret = mode_pin(d);
 	if (!ret)
 		ret = policy_reload_start(d);
 	if (!ret)
@@ -558,7 +558,7 @@ static void teardown(struct fusebpf_mount *m)
 		m->dev_fuse_fd = -1;	/* closed with the session */
 	}
 	m->mounted = m->signals = false;
-	bpf_filter_destroy();
+	mode_stop(d);
 	policy_destroy(d);
 	hooks_destroy(d);
 	inode_table_destroy(d);
