@@ -39,7 +39,9 @@ LIB_SRC		:= $(wildcard userspace/lib/*.c userspace/daemon/*.c)
 FUSEBPFD_SRC	:= $(wildcard userspace/fusebpfd/*.c)
 CTL_SRC		:= $(wildcard userspace/ctl/*.c)
 BPF_SRC		:= $(wildcard bpf/*.bpf.c)
-BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
+# BPF programs only the tests load (skeletons beside the production ones)
+TEST_BPF_SRC	:= $(wildcard tests/bpf/*.bpf.c)
+BPF_SKELS	:= $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(notdir $(BPF_SRC) $(TEST_BPF_SRC)))
 TEST_SRC	:= $(wildcard tests/unit/*.c tests/integration/*.c tests/bench/*.c)
 TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HEADERS		:= $(wildcard include/*/*.h include/*/*/*.h userspace/*/*.h)
@@ -73,10 +75,14 @@ $(BUILD)/vmlinux.h: | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
+BPF_CC		= $(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		  -Iinclude -I$(BUILD)
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
-		-Iinclude -I$(BUILD) -c $< -o $@
+	$(BPF_CC) -c $< -o $@
+$(BUILD)/%.bpf.o: tests/bpf/%.bpf.c $(BUILD)/vmlinux.h $(HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(BPF_CC) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
@@ -152,8 +158,14 @@ $(BUILD)/tests/%: tests/%.c $(HEADERS) $(COMMON_OBJ) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) $< $(filter %.o,$^) -o $@ $(LDLIBS_BPF) -lpthread $(TEST_LIBS)
 # the example embedder's test reads its SQLite index
 $(BUILD)/tests/integration/media_indexer: TEST_LIBS := -lsqlite3
-# unit tests of daemon modules that need no mount: the pure policy judge
+# unit tests of daemon modules that need no mount
 $(BUILD)/tests/unit/policy_judge: $(BUILD)/userspace/daemon/policy_judge.o
+$(BUILD)/tests/unit/names: $(BUILD)/userspace/daemon/names.o
+$(BUILD)/tests/unit/node_registry: $(BUILD)/userspace/daemon/node_registry.o
+$(BUILD)/tests/unit/options: $(BUILD)/userspace/daemon/options.o \
+	$(BUILD)/userspace/daemon/names.o
+$(BUILD)/tests/unit/policy_request: $(BUILD)/userspace/daemon/policy_request.o
+$(BUILD)/tests/unit/reply: $(BUILD)/userspace/daemon/reply.o
 # the API test links libfusebpf
 $(BUILD)/tests/integration/lib_api: $(BUILD)/libfusebpf.a
 $(BUILD)/tests/integration/lib_api: TEST_LIBS = $(BUILD)/libfusebpf.a $(LIB_LIBS)

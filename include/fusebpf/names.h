@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Names as the backing filesystem compares them (userspace/common/names.c).
+ * Names as the backing filesystem compares them (userspace/daemon/names.c).
  *
  * In a casefolded backing directory (FS_CASEFOLD_FL on ext4, f2fs, tmpfs:
  * Android's shared storage) "Android", "android" and "ANDROID" are one

@@ -3,7 +3,7 @@
  * bpf_filter - FUSE-BPF struct_ops filters (kernel-patches/0009), spoken
  * raw on /dev/fuse by a tiny hand-written server (rawfuse.h, plus the
  * decision requests here), with the test filter
- * bpf/test_filter.bpf.c:
+ * tests/bpf/test_filter.bpf.c:
  *
  *   bpf_filter [SCRATCH_DIR]       (default $TMPDIR or /tmp; needs root)
  *
@@ -53,7 +53,7 @@
 /* The lookup probe run while lockdir/ask_lock is judged */
 enum { PROBE_OFF, PROBE_ARMED, PROBE_RUNNING, PROBE_PASSED, PROBE_STUCK };
 
-/* The value of test_filter's `last` map (bpf/test_filter.bpf.c) */
+/* The value of test_filter's `last` map (tests/bpf/test_filter.bpf.c) */
 struct test_last {
 	uint32_t uid;
 	uint32_t tag;
@@ -539,7 +539,7 @@ static int access_read_fn(void *path)
 	return access(path, R_OK) ? errno : 0;
 }
 
-/* Reads of metadata in a subtree with tag 9 (bpf/test_filter.bpf.c) */
+/* Reads of metadata in a subtree with tag 9 (tests/bpf/test_filter.bpf.c) */
 static void test_metadata_reads(struct conn *c, int fid)
 {
 	const char *m = c->rf.mnt, *f = tl_path("%s/user_meta/f", m);

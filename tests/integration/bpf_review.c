@@ -3,7 +3,7 @@
  * bpf_review - the kernel review's findings (issue 11), each one a check
  * that failed on the series before its fix, spoken raw on /dev/fuse by
  * the tiny server of rawfuse.h, with the test filter
- * bpf/test_filter.bpf.c:
+ * tests/bpf/test_filter.bpf.c:
  *
  *   bpf_review [SCRATCH_DIR]       (default $TMPDIR or /tmp; needs root,
  *                                   a tmpfs or ext4 scratch dir for
@@ -57,7 +57,7 @@
 #define FUSE_ALLOW_IDMAP	(1ULL << 40)
 #endif
 
-/* bpf/test_filter.bpf.c */
+/* tests/bpf/test_filter.bpf.c */
 #define READ_ONLY_TAG		7
 #define SETATTR_USER_TAG	13
 #define MOVE_USER_TAG		17

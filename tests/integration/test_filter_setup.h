@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The start every test of bpf/test_filter.bpf.c shares (bpf_filter,
+ * The start every test of tests/bpf/test_filter.bpf.c shares (bpf_filter,
  * bpf_review): a scratch directory NAME.<pid> with its backing dir, and
  * the test filter loaded and registered, so that FILTER_OPEN finds it.
  */

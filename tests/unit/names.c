@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of userspace/common/names.c: which names may be another
+ * Unit tests of userspace/daemon/names.c: which names may be another
  * spelling of a policy name. Real casefolded directories need a kernel
  * with CONFIG_UNICODE: the VM step casefold runs the policy suite on one.
  */

@@ -20,6 +20,7 @@
 
 #include "fusebpf/instance.h"
 #include "fusebpf/policy_compile.h"
+#include "json.h"
 #include "policy.h"
 
 #define ERR_MAX 512
@@ -199,12 +200,10 @@ int cmd_policy(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "events")) {
 		const char *target = NULL;
-		bool json = false;
+		bool json = json_flag(&argc, argv);
 
 		for (int i = 2; i < argc; i++) {
-			if (!strcmp(argv[i], "--json"))
-				json = true;
-			else if (!target && argv[i][0] != '-')
+			if (!target && argv[i][0] != '-')
 				target = argv[i];
 			else
 				goto usage;

@@ -27,6 +27,7 @@
 #include "fusebpf/fuse_bpf_filter.h"
 #include "fusebpf/instance.h"
 #include "fusebpf/policy_compile.h"
+#include "json.h"
 #include "stats.h"
 
 #define NR_OPS FUSEBPF_STATS_OPCODES
@@ -150,20 +151,6 @@ static void kernel_note(const struct fusebpf_instance *inst,
 	}
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void json_count(const char *key, bool known, uint64_t n)
 {
 	if (known)
@@ -197,20 +184,20 @@ static void print_json(const struct fusebpf_instance *inst,
 	const char *sep = "";
 
 	printf("{\"instance\": ");
-	json_string(inst->name);
+	json_string(stdout, inst->name);
 	printf(", \"pid\": %d, \"mode\": ", inst->pid);
-	json_string(fusebpf_mode_name(inst->mode));
+	json_string(stdout, fusebpf_mode_name(inst->mode));
 	printf(", \"backing\": ");
-	json_string(inst->backing);
+	json_string(stdout, inst->backing);
 	printf(", \"mountpoint\": ");
-	json_string(inst->mountpoint);
+	json_string(stdout, inst->mountpoint);
 	printf(", \"kernel_counts\": ");
 	if (c->filter)
-		json_string(c->filter_path);
+		json_string(stdout, c->filter_path);
 	else
 		printf("null");
 	printf(", \"kernel_note\": ");
-	json_string(note);
+	json_string(stdout, note);
 	/* the table's rows: the same data as the text form */
 	printf(", \"ops\": {");
 	for (unsigned int op = 0; op < NR_OPS; op++) {
@@ -355,13 +342,11 @@ int cmd_stats(int argc, char **argv)
 	const char *target = NULL;
 	static struct counts counts;
 	char note[sizeof(counts.filter_path) + 1024];
-	bool json = false;
+	bool json = json_flag(&argc, argv);
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (argv[i][0] == '-' || target) {
+		if (argv[i][0] == '-' || target) {
 			fprintf(stderr, "fusebpfctl stats: unexpected argument '%s'\n",
 				argv[i]);
 			return 2;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fusebpf/instance.h"
+#include "json.h"
 #include "supervise.h"
 
 #define RESTART_WAIT_MS	30000
@@ -91,13 +92,16 @@ static void print_status(const struct fusebpf_instance *inst,
 	time_t t = (time_t)st->last_takeover;
 
 	if (json) {
-		printf("{\"instance\": \"%s\", \"mountpoint\": \"%s\", \"mode\": \"%s\", "
+		printf("{\"instance\": ");
+		json_string(stdout, inst->name);
+		printf(", \"mountpoint\": ");
+		json_string(stdout, inst->mountpoint);
+		printf(", \"mode\": \"%s\", "
 		       "\"supervisor_pid\": %ld, \"worker_pid\": %ld, "
 		       "\"restarts\": %lu, \"upgrades\": %lu, "
 		       "\"last_takeover\": %.3f, \"last_takeover_ms\": %.1f, "
 		       "\"max_takeover_ms\": %.1f, \"replayed_requests\": %lu, "
 		       "\"kept_fds\": %lu}\n",
-		       inst->name, inst->mountpoint,
 		       fusebpf_mode_name(inst->mode), st->supervisor,
 		       st->worker, st->restarts, st->upgrades,
 		       st->last_takeover, st->last_ms, st->max_ms,
@@ -126,9 +130,9 @@ int cmd_status(int argc, char **argv)
 {
 	struct fusebpf_instance inst;
 	struct sup_status st;
-	bool json = argc == 3 && !strcmp(argv[2], "--json");
+	bool json = json_flag(&argc, argv);
 
-	if (argc != 2 && !json) {
+	if (argc != 2) {
 		fprintf(stderr, "usage: fusebpfctl status MOUNTPOINT|INSTANCE [--json]\n");
 		return 2;
 	}

@@ -33,6 +33,7 @@
 #include "fusebpf/mountinfo.h"
 #include "fusebpf/instance.h"
 #include "fuse_trace.skel.h"
+#include "json.h"
 #include "trace.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
@@ -522,22 +523,6 @@ static void print_table(FILE *out, const struct trace_args *a, const struct trac
 		fprintf(out, "replies: %llu, %llu with an error (this kernel assigns the request id after\n"
 			"the send tracepoint, so replies cannot be matched to opcodes)\n",
 			(unsigned long long)r->ends.ended, (unsigned long long)r->ends.errors);
-}
-
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
 }
 
 static void print_json(FILE *out, const struct trace_args *a, const struct trace_result *r)
